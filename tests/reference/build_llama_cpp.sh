@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the llama.cpp vendored in llama-cpp-python's PyPI sdist, once, into
+# ~/.cache/loom/llama.cpp: the independent reference for the fixtures in
+# tests/fixtures/ and the peer in bench/. Slow on 2 cores (15-30 min); never
+# run by CI. Prints the library folder on success.
+set -euo pipefail
+version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
+cache=${LOOM_CACHE:-$HOME/.cache/loom}
+src=$cache/llama_cpp_python-$version
+build=$cache/llama.cpp-build-$version
+mkdir -p "$cache/dl"
+if [[ ! -d $src ]]; then
+  echo "fetching llama-cpp-python==$version sdist from PyPI" >&2
+  python3 -m pip download --no-deps --no-binary :all: -d "$cache/dl" "llama-cpp-python==$version" >&2
+  tar xzf "$cache/dl/llama_cpp_python-$version.tar.gz" -C "$cache"
+fi
+if [[ ! -f $build/bin/libllama.so || ! -x $build/bin/llama-bench ]]; then
+  echo "building llama.cpp (vendored in llama-cpp-python $version) in $build" >&2
+  cmake -S "$src/vendor/llama.cpp" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+    -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF >&2
+  cmake --build "$build" --target llama llama-bench -j "$(nproc)" >&2
+fi
+echo "$build/bin"
