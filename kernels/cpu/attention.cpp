@@ -1,0 +1,146 @@
+#include "kernels/cpu/attention.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/f16.h"
+#include "kernels/cpu/softmax.h"
+
+namespace loom::cpu {
+
+namespace avx2 {  // attention_avx2.cpp; needs head_dim % 8 == 0
+void attention_items(const PagedKv& kv, const AttentionArgs& a, int64_t begin, int64_t end);
+}  // namespace avx2
+
+namespace {
+
+[[noreturn]] void fail(const char* fn, const std::string& what) {
+  throw std::invalid_argument(std::string(fn) + ": " + what);
+}
+
+void validate_layout(const char* fn, int32_t num_blocks, int32_t block_size, int32_t n_kv_heads,
+                     int32_t head_dim, bool has_k, bool has_v) {
+  if (!has_k || !has_v) fail(fn, "kv.k and kv.v must not be null");
+  if (num_blocks <= 0) fail(fn, "kv.num_blocks must be > 0, got " + std::to_string(num_blocks));
+  if (block_size <= 0) fail(fn, "kv.block_size must be > 0, got " + std::to_string(block_size));
+  if (n_kv_heads <= 0) fail(fn, "kv.n_kv_heads must be > 0, got " + std::to_string(n_kv_heads));
+  if (head_dim <= 0) fail(fn, "kv.head_dim must be > 0, got " + std::to_string(head_dim));
+}
+
+// Every logical block holding a position < end_pos must map to a real block.
+void validate_table(const char* fn, const int32_t* table, int32_t table_len, int64_t end_pos,
+                    int32_t block_size, int32_t num_blocks) {
+  const int64_t needed = (end_pos + block_size - 1) / block_size;
+  if (needed > 0 && table == nullptr) fail(fn, "block_table must not be null");
+  if (table_len < needed) {
+    fail(fn, "block_table has " + std::to_string(table_len) + " entries, positions < " +
+                 std::to_string(end_pos) + " need " + std::to_string(needed));
+  }
+  for (int64_t b = 0; b < needed; ++b) {
+    if (table[b] < 0 || table[b] >= num_blocks) {
+      fail(fn, "block_table[" + std::to_string(b) + "] = " + std::to_string(table[b]) +
+                   " is outside [0, " + std::to_string(num_blocks) + ")");
+    }
+  }
+}
+
+int64_t row_stride(const PagedKv& kv) { return static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim; }
+
+// Element offset of (position, kv head) in the cache.
+int64_t cache_offset(const PagedKv& kv, const int32_t* table, int64_t pos, int32_t kv_head) {
+  const int64_t phys = table[pos / kv.block_size];
+  return (phys * kv.block_size + pos % kv.block_size) * row_stride(kv) +
+         static_cast<int64_t>(kv_head) * kv.head_dim;
+}
+
+// Two-pass attention for one (row, head): the reference the fast path is
+// checked against, and the fallback without AVX2.
+void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, int32_t head,
+                        std::vector<float>& scores) {
+  const int32_t hd = kv.head_dim;
+  const int32_t kv_head = head / (a.n_heads / kv.n_kv_heads);
+  const float* q = a.q + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
+  const int64_t n_keys = static_cast<int64_t>(a.pos0) + row + 1;
+  scores.resize(n_keys);
+  for (int64_t p = 0; p < n_keys; ++p) {
+    const uint16_t* k = kv.k + cache_offset(kv, a.block_table, p, kv_head);
+    float dot = 0.0f;
+    for (int32_t i = 0; i < hd; ++i) dot += q[i] * fp16_to_fp32(k[i]);
+    scores[p] = dot * a.scale;
+  }
+  ref::softmax_inplace(scores.data(), n_keys);
+  float* out = a.out + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
+  for (int32_t i = 0; i < hd; ++i) out[i] = 0.0f;
+  for (int64_t p = 0; p < n_keys; ++p) {
+    const uint16_t* v = kv.v + cache_offset(kv, a.block_table, p, kv_head);
+    for (int32_t i = 0; i < hd; ++i) out[i] += scores[p] * fp16_to_fp32(v[i]);
+  }
+}
+
+}  // namespace
+
+void attention_validate(const PagedKv& kv, const AttentionArgs& a) {
+  constexpr const char* fn = "attention_paged";
+  validate_layout(fn, kv.num_blocks, kv.block_size, kv.n_kv_heads, kv.head_dim, kv.k, kv.v);
+  if (a.n_q < 0) fail(fn, "n_q must be >= 0, got " + std::to_string(a.n_q));
+  if (a.pos0 < 0) fail(fn, "pos0 must be >= 0, got " + std::to_string(a.pos0));
+  if (a.n_heads <= 0 || a.n_heads % kv.n_kv_heads != 0) {
+    fail(fn, "n_heads (" + std::to_string(a.n_heads) + ") must be a positive multiple of n_kv_heads (" +
+                 std::to_string(kv.n_kv_heads) + ")");
+  }
+  if (a.n_q > 0 && (a.q == nullptr || a.out == nullptr)) fail(fn, "q and out must not be null");
+  validate_table(fn, a.block_table, a.block_table_len, static_cast<int64_t>(a.pos0) + a.n_q,
+                 kv.block_size, kv.num_blocks);
+}
+
+int64_t attention_work_items(const PagedKv& kv, const AttentionArgs& a) {
+  return static_cast<int64_t>(a.n_q) * kv.n_kv_heads;
+}
+
+void attention_paged_items(const PagedKv& kv, const AttentionArgs& a, int64_t begin, int64_t end) {
+  if (begin >= end) return;
+  if (cpu_has_avx2_fma_f16c() && kv.head_dim % 8 == 0) return avx2::attention_items(kv, a, begin, end);
+  const int32_t group = a.n_heads / kv.n_kv_heads;
+  std::vector<float> scores;
+  for (int64_t item = begin; item < end; ++item) {
+    const auto row = static_cast<int32_t>(item / kv.n_kv_heads);
+    const auto kv_head = static_cast<int32_t>(item % kv.n_kv_heads);
+    for (int32_t r = 0; r < group; ++r) attention_head_ref(kv, a, row, kv_head * group + r, scores);
+  }
+}
+
+void attention_paged(const PagedKv& kv, const AttentionArgs& a) {
+  attention_validate(kv, a);
+  attention_paged_items(kv, a, 0, attention_work_items(kv, a));
+}
+
+namespace ref {
+void attention_paged(const PagedKv& kv, const AttentionArgs& a) {
+  attention_validate(kv, a);
+  std::vector<float> scores;
+  for (int32_t row = 0; row < a.n_q; ++row) {
+    for (int32_t h = 0; h < a.n_heads; ++h) attention_head_ref(kv, a, row, h, scores);
+  }
+}
+}  // namespace ref
+
+void kv_write(const PagedKvMut& kv, const float* k, const float* v, int32_t n, int32_t pos0,
+              const int32_t* block_table, int32_t block_table_len) {
+  constexpr const char* fn = "kv_write";
+  validate_layout(fn, kv.num_blocks, kv.block_size, kv.n_kv_heads, kv.head_dim, kv.k, kv.v);
+  if (n < 0) fail(fn, "n must be >= 0, got " + std::to_string(n));
+  if (pos0 < 0) fail(fn, "pos0 must be >= 0, got " + std::to_string(pos0));
+  if (n > 0 && (k == nullptr || v == nullptr)) fail(fn, "k and v rows must not be null");
+  validate_table(fn, block_table, block_table_len, static_cast<int64_t>(pos0) + n, kv.block_size,
+                 kv.num_blocks);
+  const PagedKv view = kv.view();
+  const int64_t stride = row_stride(view);
+  for (int32_t t = 0; t < n; ++t) {
+    const int64_t dst = cache_offset(view, block_table, static_cast<int64_t>(pos0) + t, 0);
+    fp32_to_fp16_row(k + t * stride, kv.k + dst, stride);
+    fp32_to_fp16_row(v + t * stride, kv.v + dst, stride);
+  }
+}
+
+}  // namespace loom::cpu
