@@ -1,0 +1,146 @@
+#include "scheduler/block_pool.h"
+
+#include <algorithm>
+#include <string>
+
+namespace loom::sched {
+
+uint64_t KvBudget::resolve(uint64_t free_bytes) const {
+  if (!(free_fraction >= 0.0 && free_fraction <= 1.0)) {
+    throw SchedulerError("KvBudget: free_fraction " + std::to_string(free_fraction) +
+                         " is outside [0, 1]");
+  }
+  if (free_fraction == 0.0 && max_bytes == 0) {
+    throw SchedulerError("KvBudget: set free_fraction and/or max_bytes");
+  }
+  if (free_fraction == 0.0) return max_bytes;
+  auto from_free = static_cast<uint64_t>(static_cast<long double>(free_bytes) * free_fraction);
+  return max_bytes == 0 ? from_free : std::min(from_free, max_bytes);
+}
+
+int64_t blocks_for_budget(uint64_t bytes, uint64_t bytes_per_block) {
+  if (bytes_per_block == 0) throw SchedulerError("blocks_for_budget: bytes_per_block is 0");
+  return static_cast<int64_t>(bytes / bytes_per_block);
+}
+
+uint64_t kv_bytes_per_block(int block_size, int num_layers, int num_kv_heads, int head_dim,
+                            int bytes_per_elem) {
+  if (block_size <= 0 || num_layers <= 0 || num_kv_heads <= 0 || head_dim <= 0 ||
+      bytes_per_elem <= 0) {
+    throw SchedulerError("kv_bytes_per_block: every dimension must be positive");
+  }
+  return 2ULL * static_cast<uint64_t>(num_layers) * static_cast<uint64_t>(block_size) *
+         static_cast<uint64_t>(num_kv_heads) * static_cast<uint64_t>(head_dim) *
+         static_cast<uint64_t>(bytes_per_elem);
+}
+
+BlockPool::BlockPool(int num_blocks) {
+  if (num_blocks <= 0) {
+    throw SchedulerError("BlockPool: num_blocks must be positive, got " +
+                         std::to_string(num_blocks));
+  }
+  blocks_.resize(static_cast<size_t>(num_blocks));
+  for (BlockId id = 0; id < num_blocks; ++id) link_back(id);
+}
+
+void BlockPool::check_id(BlockId id) const {
+  if (id < 0 || id >= num_blocks()) {
+    throw SchedulerError("BlockPool: block id " + std::to_string(id) + " out of range [0, " +
+                         std::to_string(num_blocks()) + ")");
+  }
+}
+
+void BlockPool::unlink(BlockId id) {
+  Block& b = blocks_[id];
+  (b.prev >= 0 ? blocks_[b.prev].next : head_) = b.next;
+  (b.next >= 0 ? blocks_[b.next].prev : tail_) = b.prev;
+  b.prev = b.next = -1;
+  --num_free_;
+  if (b.key) --num_cached_free_;
+}
+
+void BlockPool::link_front(BlockId id) {
+  Block& b = blocks_[id];
+  b.prev = -1;
+  b.next = head_;
+  (head_ >= 0 ? blocks_[head_].prev : tail_) = id;
+  head_ = id;
+  ++num_free_;
+  if (b.key) ++num_cached_free_;
+}
+
+void BlockPool::link_back(BlockId id) {
+  Block& b = blocks_[id];
+  b.next = -1;
+  b.prev = tail_;
+  (tail_ >= 0 ? blocks_[tail_].next : head_) = id;
+  tail_ = id;
+  ++num_free_;
+  if (b.key) ++num_cached_free_;
+}
+
+BlockId BlockPool::take_free() {
+  if (head_ < 0) throw SchedulerError("BlockPool: no free block");
+  BlockId id = head_;
+  unlink(id);
+  Block& b = blocks_[id];
+  if (b.key) {  // evict: its KV is about to be overwritten
+    cache_.erase(b.key->hash);
+    b.key.reset();
+  }
+  b.refcount = 1;
+  return id;
+}
+
+void BlockPool::ref(BlockId id) {
+  check_id(id);
+  if (blocks_[id].refcount == 0) {
+    if (!blocks_[id].key) throw SchedulerError("BlockPool: ref of a free, uncached block");
+    unlink(id);
+  }
+  ++blocks_[id].refcount;
+}
+
+void BlockPool::unref(BlockId id) {
+  check_id(id);
+  Block& b = blocks_[id];
+  if (b.refcount <= 0) {
+    throw SchedulerError("BlockPool: double free of block " + std::to_string(id));
+  }
+  if (--b.refcount == 0) {
+    if (b.key) {
+      link_back(id);
+    } else {
+      link_front(id);
+    }
+  }
+}
+
+int BlockPool::refcount(BlockId id) const {
+  check_id(id);
+  return blocks_[id].refcount;
+}
+
+bool BlockPool::is_cached(BlockId id) const {
+  check_id(id);
+  return blocks_[id].key.has_value();
+}
+
+std::optional<BlockId> BlockPool::find_cached(const BlockKey& key) const {
+  auto it = cache_.find(key.hash);
+  if (it == cache_.end()) return std::nullopt;
+  if (*blocks_[it->second].key != key) return std::nullopt;  // 64-bit collision
+  return it->second;
+}
+
+bool BlockPool::register_cached(BlockId id, BlockKey key) {
+  check_id(id);
+  Block& b = blocks_[id];
+  if (b.refcount == 0) throw SchedulerError("BlockPool: register_cached on a free block");
+  if (b.key || cache_.contains(key.hash)) return false;
+  cache_.emplace(key.hash, id);
+  b.key = std::move(key);
+  return true;
+}
+
+}  // namespace loom::sched

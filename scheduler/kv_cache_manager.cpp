@@ -1,0 +1,174 @@
+#include "scheduler/kv_cache_manager.h"
+
+#include <algorithm>
+#include <string>
+
+namespace loom::sched {
+
+KvCacheManager::KvCacheManager(int num_blocks, int block_size)
+    : block_size_(block_size), pool_(num_blocks) {
+  if (block_size <= 0) {
+    throw SchedulerError("KvCacheManager: block_size must be positive, got " +
+                         std::to_string(block_size));
+  }
+}
+
+int KvCacheManager::blocks_for_tokens(int num_tokens) const {
+  return num_tokens <= 0 ? 0 : (num_tokens + block_size_ - 1) / block_size_;
+}
+
+KvCacheManager::SeqKv& KvCacheManager::seq(RequestId id) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) {
+    throw SchedulerError("KvCacheManager: no block table for request " + std::to_string(id));
+  }
+  return it->second;
+}
+
+const KvCacheManager::SeqKv& KvCacheManager::seq(RequestId id) const {
+  return const_cast<KvCacheManager*>(this)->seq(id);
+}
+
+PrefixHit KvCacheManager::find_prefix(std::span<const TokenId> tokens, uint64_t extra_key,
+                                      int max_tokens) const {
+  PrefixHit hit;
+  BlockHash parent = kRootBlockHash;
+  int max_blocks = std::min<int>(max_tokens, static_cast<int>(tokens.size())) / block_size_;
+  for (int i = 0; i < max_blocks; ++i) {
+    auto key = make_block_key(parent, extra_key, tokens.subspan(i * block_size_, block_size_));
+    auto block = pool_.find_cached(key);
+    if (!block) break;
+    hit.blocks.push_back(*block);
+    hit.hashes.push_back(key.hash);
+    if (pool_.is_free(*block)) ++hit.num_revived;
+    parent = key.hash;
+  }
+  hit.num_tokens = static_cast<int>(hit.blocks.size()) * block_size_;
+  return hit;
+}
+
+bool KvCacheManager::can_allocate(const PrefixHit& hit, int num_tokens,
+                                  int reserve_until_tokens) const {
+  int fresh = std::max(0, blocks_for_tokens(num_tokens) - static_cast<int>(hit.blocks.size()));
+  int covered = static_cast<int>(hit.blocks.size()) + fresh;
+  int reserve = std::max(0, blocks_for_tokens(reserve_until_tokens) - covered);
+  return hit.num_revived + fresh + reserve <= num_available();
+}
+
+void KvCacheManager::allocate(RequestId id, const PrefixHit& hit, int num_tokens,
+                              uint64_t extra_key, int reserve_until_tokens) {
+  if (seqs_.contains(id)) {
+    throw SchedulerError("KvCacheManager: request " + std::to_string(id) + " already has blocks");
+  }
+  if (num_tokens < hit.num_tokens || !can_allocate(hit, num_tokens, reserve_until_tokens)) {
+    throw SchedulerError("KvCacheManager: allocation for request " + std::to_string(id) +
+                         " does not fit");
+  }
+  SeqKv s;
+  s.extra_key = extra_key;
+  s.hashes = hit.hashes;
+  for (BlockId b : hit.blocks) {  // revive hits first so take_free cannot evict them
+    pool_.ref(b);
+    s.table.push_back(b);
+  }
+  while (static_cast<int>(s.table.size()) < blocks_for_tokens(num_tokens)) {
+    s.table.push_back(pool_.take_free());
+  }
+  s.reserved =
+      std::max(0, blocks_for_tokens(reserve_until_tokens) - static_cast<int>(s.table.size()));
+  reserved_ += s.reserved;
+  seqs_.emplace(id, std::move(s));
+}
+
+int KvCacheManager::blocks_to_append(RequestId id, int num_computed, int num_new) const {
+  const SeqKv& s = seq(id);
+  int fresh =
+      std::max(0, blocks_for_tokens(num_computed + num_new) - static_cast<int>(s.table.size()));
+  bool writes_partial = num_new > 0 && num_computed % block_size_ != 0;
+  bool cow = writes_partial && pool_.refcount(s.table.at(num_computed / block_size_)) > 1;
+  return fresh + (cow ? 1 : 0);
+}
+
+bool KvCacheManager::can_append(RequestId id, int num_computed, int num_new) const {
+  return blocks_to_append(id, num_computed, num_new) <= num_available() + seq(id).reserved;
+}
+
+BlockId KvCacheManager::take_block(SeqKv& s) {
+  if (s.reserved > 0) {
+    --s.reserved;
+    --reserved_;
+  }
+  return pool_.take_free();
+}
+
+std::optional<CopyOnWrite> KvCacheManager::append_slots(RequestId id, int num_computed,
+                                                        int num_new) {
+  if (!can_append(id, num_computed, num_new)) {
+    throw SchedulerError("KvCacheManager: append for request " + std::to_string(id) +
+                         " does not fit");
+  }
+  SeqKv& s = seq(id);
+  std::optional<CopyOnWrite> copy;
+  if (num_new > 0 && num_computed % block_size_ != 0) {
+    BlockId& last = s.table.at(num_computed / block_size_);
+    if (pool_.refcount(last) > 1) {
+      BlockId dst = take_block(s);
+      copy = CopyOnWrite{last, dst};
+      pool_.unref(last);
+      last = dst;
+    }
+  }
+  while (static_cast<int>(s.table.size()) < blocks_for_tokens(num_computed + num_new)) {
+    s.table.push_back(take_block(s));
+  }
+  return copy;
+}
+
+void KvCacheManager::commit(RequestId id, std::span<const TokenId> tokens, int num_computed) {
+  SeqKv& s = seq(id);
+  int full = std::min<int>(num_computed, static_cast<int>(tokens.size())) / block_size_;
+  full = std::min<int>(full, static_cast<int>(s.table.size()));
+  for (int i = static_cast<int>(s.hashes.size()); i < full; ++i) {
+    BlockHash parent = i == 0 ? kRootBlockHash : s.hashes[i - 1];
+    auto key = make_block_key(parent, s.extra_key, tokens.subspan(i * block_size_, block_size_));
+    s.hashes.push_back(key.hash);
+    pool_.register_cached(s.table[i], std::move(key));  // false: an equal block is cached
+  }
+}
+
+void KvCacheManager::fork(RequestId parent, RequestId child) {
+  if (seqs_.contains(child)) {
+    throw SchedulerError("KvCacheManager: fork target " + std::to_string(child) + " exists");
+  }
+  SeqKv copy = seq(parent);
+  copy.reserved = 0;
+  for (BlockId b : copy.table) pool_.ref(b);
+  seqs_.emplace(child, std::move(copy));
+}
+
+void KvCacheManager::free(RequestId id) {
+  SeqKv& s = seq(id);
+  // Tail first: the tail's cached blocks are then evicted before the head's,
+  // which more requests share.
+  for (auto it = s.table.rbegin(); it != s.table.rend(); ++it) pool_.unref(*it);
+  reserved_ -= s.reserved;
+  seqs_.erase(id);
+}
+
+bool KvCacheManager::reserve_more(RequestId id, int blocks) {
+  SeqKv& s = seq(id);
+  if (blocks < 0 || num_available() < blocks) return false;
+  s.reserved += blocks;
+  reserved_ += blocks;
+  return true;
+}
+
+std::span<const BlockId> KvCacheManager::block_table(RequestId id) const {
+  return seq(id).table;
+}
+
+int KvCacheManager::reserved_for(RequestId id) const {
+  return seq(id).reserved;
+}
+
+}  // namespace loom::sched

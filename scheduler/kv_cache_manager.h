@@ -1,0 +1,100 @@
+// Per-sequence block tables over one BlockPool, with few verbs:
+//   find_prefix -> can_allocate -> allocate     (a sequence's first chunk)
+//   can_append  -> append_slots                 (every later chunk / decode)
+//   commit                                      (after a step: key full blocks)
+//   fork, free
+// Positions map to blocks as: position p lives in table[p / block_size] at
+// slot p % block_size. A table always covers exactly the positions written
+// so far (plus the chunk just planned).
+#pragma once
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "scheduler/block_hash.h"
+#include "scheduler/block_pool.h"
+#include "scheduler/types.h"
+
+namespace loom::sched {
+
+// What a new sequence can reuse from the prefix cache.
+struct PrefixHit {
+  std::vector<BlockId> blocks;    // leading full blocks, in position order
+  std::vector<BlockHash> hashes;  // their chained hashes
+  int num_tokens = 0;             // blocks.size() * block_size
+  int num_revived = 0;            // of them, currently free: reviving uses free capacity
+};
+
+// Copy block src's KV into dst before this step's writes (copy-on-write).
+struct CopyOnWrite {
+  BlockId src = -1;
+  BlockId dst = -1;
+};
+
+class KvCacheManager {
+ public:
+  KvCacheManager(int num_blocks, int block_size);
+
+  int block_size() const { return block_size_; }
+  int blocks_for_tokens(int num_tokens) const;
+  const BlockPool& pool() const { return pool_; }
+  // Free blocks not promised to a reserved sequence.
+  int num_available() const { return pool_.num_free() - reserved_; }
+  int num_reserved() const { return reserved_; }
+
+  // Longest cached run of leading full blocks of `tokens`, covering at most
+  // max_tokens tokens. No side effects.
+  PrefixHit find_prefix(std::span<const TokenId> tokens, uint64_t extra_key, int max_tokens) const;
+
+  // Can a new sequence take `hit`, blocks up to num_tokens, and a reservation
+  // up to reserve_until_tokens (0 = none)?
+  bool can_allocate(const PrefixHit& hit, int num_tokens, int reserve_until_tokens = 0) const;
+  // Creates id's table: hit blocks (shared) then fresh blocks up to num_tokens.
+  // A reservation sets blocks aside so the sequence can grow to
+  // reserve_until_tokens without competing for free blocks (the livelock
+  // rule, README). Throws SchedulerError if it does not fit or id exists.
+  void allocate(RequestId id, const PrefixHit& hit, int num_tokens, uint64_t extra_key,
+                int reserve_until_tokens = 0);
+
+  // Fresh blocks (+1 for copy-on-write) to write num_new tokens after num_computed.
+  int blocks_to_append(RequestId id, int num_computed, int num_new) const;
+  bool can_append(RequestId id, int num_computed, int num_new) const;
+  // Grows id's table to cover num_computed + num_new. Returns a copy when the
+  // partially filled block being appended to is shared (fork): the sequence
+  // gets a private copy, the other holders keep the original.
+  std::optional<CopyOnWrite> append_slots(RequestId id, int num_computed, int num_new);
+
+  // After a step computed id's first num_computed tokens: keys its full blocks
+  // in the prefix cache. tokens = the sequence's known tokens.
+  void commit(RequestId id, std::span<const TokenId> tokens, int num_computed);
+
+  // child shares all of parent's blocks (refcount + 1 each).
+  void fork(RequestId parent, RequestId child);
+  // Drops id's table; its keyed blocks stay cached until evicted.
+  void free(RequestId id);
+  // Adds `blocks` to id's reservation if that many unreserved ones are free.
+  bool reserve_more(RequestId id, int blocks);
+
+  bool contains(RequestId id) const { return seqs_.contains(id); }
+  std::span<const BlockId> block_table(RequestId id) const;
+  int reserved_for(RequestId id) const;
+
+ private:
+  struct SeqKv {
+    std::vector<BlockId> table;
+    std::vector<BlockHash> hashes;  // chain for table's leading full, committed blocks
+    uint64_t extra_key = 0;
+    int reserved = 0;  // blocks set aside for this sequence, not yet taken
+  };
+  SeqKv& seq(RequestId id);
+  const SeqKv& seq(RequestId id) const;
+  BlockId take_block(SeqKv& s);
+
+  int block_size_;
+  BlockPool pool_;
+  int reserved_ = 0;
+  std::unordered_map<RequestId, SeqKv> seqs_;
+};
+
+}  // namespace loom::sched

@@ -1,0 +1,38 @@
+#include "scheduler/policy.h"
+
+namespace loom::sched {
+namespace {
+
+// After K preemptions a request is re-admitted only with its whole length
+// reserved, and reserved requests are never victims: at most K preemptions
+// per request, so no livelock.
+class ContinuousPolicy final : public CapacityPolicy {
+ public:
+  explicit ContinuousPolicy(int max_preemptions) : max_preemptions_(max_preemptions) {}
+  bool admission_open(int) const override { return true; }
+  bool reserve_full_length(int preemptions) const override {
+    return preemptions >= max_preemptions_;
+  }
+  bool priority_preemption() const override { return true; }
+
+ private:
+  int max_preemptions_;
+};
+
+// Every request reserves its whole length, so nothing is ever preempted; the
+// batch forms in the first step after the previous one drained.
+class StaticBatchPolicy final : public CapacityPolicy {
+ public:
+  bool admission_open(int num_running) const override { return num_running == 0; }
+  bool reserve_full_length(int) const override { return true; }
+  bool priority_preemption() const override { return false; }
+};
+
+}  // namespace
+
+std::unique_ptr<CapacityPolicy> make_policy(PolicyKind kind, int max_preemptions) {
+  if (kind == PolicyKind::kStaticBatch) return std::make_unique<StaticBatchPolicy>();
+  return std::make_unique<ContinuousPolicy>(max_preemptions);
+}
+
+}  // namespace loom::sched

@@ -1,0 +1,29 @@
+// Capacity policies: small classes chosen once at construction (like
+// TensorRT-LLM's capacity schedulers). They answer three questions; the
+// scheduler does the mechanics.
+#pragma once
+#include <memory>
+
+namespace loom::sched {
+
+enum class PolicyKind {
+  kContinuous,   // admit every step, preempt on block shortage, priority preemption
+  kStaticBatch,  // baseline: admit a whole batch only when nothing runs; no preemption
+};
+
+class CapacityPolicy {
+ public:
+  virtual ~CapacityPolicy() = default;
+  // May waiting requests be admitted in a step that starts with this many running?
+  virtual bool admission_open(int num_running_at_step_start) const = 0;
+  // Must a request preempted this many times be admitted with blocks reserved
+  // for its whole length (and so never be a victim again)?
+  virtual bool reserve_full_length(int preemptions) const = 0;
+  // May a waiting request preempt running ones of strictly lower priority?
+  virtual bool priority_preemption() const = 0;
+};
+
+// max_preemptions: K, the livelock bound of the continuous policy.
+std::unique_ptr<CapacityPolicy> make_policy(PolicyKind kind, int max_preemptions);
+
+}  // namespace loom::sched

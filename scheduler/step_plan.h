@@ -1,0 +1,54 @@
+// One engine step, as the scheduler hands it to an executor: plain data, no
+// device pointers. The executor computes KV for every ScheduledSeq's tokens
+// (after applying `copies`), and returns one sampled token per logits row.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "scheduler/kv_cache_manager.h"
+#include "scheduler/types.h"
+
+namespace loom::sched {
+
+struct ScheduledSeq {
+  RequestId id = 0;
+  std::vector<TokenId> tokens;       // [num_tokens] ids to compute this step
+  int start_pos = 0;                 // position of tokens[0]; == tokens computed before this step
+  std::vector<BlockId> block_table;  // [ceil((start_pos + num_tokens) / block_size)]
+  bool sample = false;               // chunk reaches the end of the known tokens
+  int logits_row = -1;               // index into update()'s results; -1 when !sample
+  int num_cached_tokens = 0;         // prefix-cache hit at this request's latest admission
+
+  int num_tokens() const { return static_cast<int>(tokens.size()); }
+  int num_computed_before() const { return start_pos; }
+  int end_pos() const { return start_pos + num_tokens(); }
+};
+
+struct FinishedRequest {
+  RequestId id = 0;
+  FinishReason reason = FinishReason::kStop;
+  int num_generated = 0;
+};
+
+struct StepCounters {
+  int num_tokens = 0;        // sum of num_tokens over seqs (<= max_batched_tokens)
+  int num_decode_seqs = 0;   // seqs computing exactly their last known token
+  int num_prefill_seqs = 0;  // the rest (prompt or recompute chunks)
+  int num_admitted = 0;      // waiting/preempted requests that got blocks this step
+  int num_preempted = 0;     // == preempted.size()
+  int num_free_blocks = 0;   // after planning (cached-but-free blocks count as free)
+};
+
+struct StepPlan {
+  uint64_t step_id = 0;                   // pass the plan back to update() unchanged
+  std::vector<ScheduledSeq> seqs;         // running decodes first, then prefill chunks
+  std::vector<CopyOnWrite> copies;        // apply before this step's KV writes
+  std::vector<FinishedRequest> finished;  // cancelled / deadline, found by this schedule()
+  std::vector<RequestId> preempted;       // lost their blocks this step (recompute later)
+  int num_logits_rows = 0;                // == number of seqs with sample
+  StepCounters counters;
+
+  bool empty() const { return seqs.empty(); }
+};
+
+}  // namespace loom::sched
