@@ -1,0 +1,24 @@
+// loom: the command-line program for people.
+//   loom generate --model M --prompt "..."   one completion, streamed
+//   loom chat --model M                      interactive chat, streamed
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "adapters/host/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Loom: an LLM inference backend"};
+  app.require_subcommand(1);
+  loom::cli::add_generate_command(app);
+  loom::cli::add_chat_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "loom: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

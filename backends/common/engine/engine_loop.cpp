@@ -1,0 +1,202 @@
+// The engine thread: schedule -> execute -> update, one step at a time.
+#include <algorithm>
+
+#include "backends/common/engine/engine.h"
+#include "backends/common/engine/engine_jobs.h"
+
+namespace loom {
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+bool is_stop_token(const Tokenizer& tok, const JobParams& p, int32_t id) {
+  if (!p.ignore_eos && tok.is_eog(id)) return true;
+  return std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), id) != p.stop_token_ids.end();
+}
+
+TokenLogprobs to_logprobs(const sampling::SampleResult& r) {
+  TokenLogprobs lp;
+  lp.token = r.token;
+  lp.logprob = r.logprob;
+  for (const auto& alt : r.top) lp.top.emplace_back(alt.token, alt.logprob);
+  return lp;
+}
+
+}  // namespace
+
+void Engine::engine_main() {
+  while (take_inbox(/*may_wait=*/!scheduler_->has_unfinished())) {
+    last_progress_ns_ = now_ns();
+    if (scheduler_->has_unfinished()) run_step();
+  }
+}
+
+// Applies queued commands; returns false when the engine should exit.
+bool Engine::take_inbox(bool may_wait) {
+  std::deque<EngineCommand> commands;
+  {
+    std::unique_lock lock(inbox_mu_);
+    if (may_wait) {
+      busy_ = false;
+      // Wake now and then so health() sees an idle loop as alive.
+      inbox_cv_.wait_for(lock, std::chrono::milliseconds(500),
+                         [&] { return stop_engine_ || !inbox_.empty(); });
+    }
+    if (stop_engine_ && inbox_.empty() && !scheduler_->has_unfinished()) return false;
+    commands.swap(inbox_);
+  }
+  busy_ = true;
+  for (auto& cmd : commands) {
+    if (cmd.kind == EngineCommand::Kind::kNewJob) {
+      admit(std::move(*cmd.job));
+    } else if (engine_jobs_.count(cmd.rid)) {
+      scheduler_->cancel(cmd.rid);  // kStopQuietly too: the output thread ignores its finish
+    } else {
+      cancelled_early_.insert(cmd.rid);  // its NewJob is still in intake
+    }
+  }
+  return true;
+}
+
+void Engine::admit(NewJob job) {
+  auto finish_now = [&](FinishReason reason) {
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kFinish;
+    msg.rid = job.rid;
+    msg.reason = reason;
+    post_output(std::move(msg));
+  };
+  if (cancelled_early_.erase(job.rid)) return finish_now(FinishReason::kCancelled);
+  sched::RequestSpec spec;
+  spec.id = job.rid;
+  spec.prompt = job.prompt;
+  spec.max_new_tokens = job.params.max_tokens;
+  spec.priority = job.priority;
+  spec.arrival = job.arrival;
+  spec.deadline = job.deadline;
+  try {
+    scheduler_->add(spec);
+  } catch (const std::exception& e) {
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kError;
+    msg.rid = job.rid;
+    msg.code = ErrorCode::kTooLong;
+    msg.message = e.what();
+    return post_output(std::move(msg));
+  }
+  engine_jobs_.emplace(job.rid, std::make_unique<EngineJob>(job.params));
+}
+
+void Engine::run_step() {
+  const auto now = Clock::now();
+  sched::StepPlan plan = scheduler_->schedule(now);
+  for (const auto& f : plan.finished) {
+    auto it = engine_jobs_.find(f.id);
+    if (it == engine_jobs_.end()) continue;
+    if (!it->second->failed) {
+      OutMsg msg;
+      msg.kind = OutMsg::Kind::kFinish;
+      msg.rid = f.id;
+      msg.reason = f.reason == sched::FinishReason::kDeadline ? FinishReason::kDeadline : FinishReason::kCancelled;
+      msg.first_scheduled = it->second->first_scheduled;
+      msg.cached_tokens = it->second->cached_tokens;
+      post_output(std::move(msg));
+    }
+    engine_jobs_.erase(it);
+  }
+  if (plan.empty()) return publish_stats(&plan, 0);
+
+  std::vector<RowSampling> rows(plan.num_logits_rows);
+  for (const auto& seq : plan.seqs) {
+    EngineJob& job = *engine_jobs_.at(seq.id);
+    if (!job.first_scheduled) {
+      job.first_scheduled = now;
+      job.cached_tokens = seq.num_cached_tokens;
+    }
+    if (seq.sample)
+      rows[seq.logits_row] = RowSampling{&job.sampler, job.params.logprobs, job.params.logprobs > 0};
+  }
+  std::vector<sampling::SampleResult> results;
+  try {
+    results = executor_->execute(plan, rows);
+  } catch (const std::exception& e) {
+    return fail_plan(plan, e.what());
+  }
+
+  std::vector<sched::SampledToken> sampled(plan.num_logits_rows);
+  for (const auto& seq : plan.seqs) {
+    if (!seq.sample) continue;
+    EngineJob& job = *engine_jobs_.at(seq.id);
+    const auto& r = results[seq.logits_row];
+    sampled[seq.logits_row] = {r.token, is_stop_token(*model_.tokenizer, job.params, r.token)};
+    job.sampler.accept(r.token);
+    if (sampled[seq.logits_row].stop) continue;  // end-of-generation tokens are not text
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kTokens;
+    msg.rid = seq.id;
+    msg.tokens = {r.token};
+    if (job.params.logprobs > 0) msg.logprobs.push_back(to_logprobs(r));
+    msg.first_scheduled = job.first_scheduled;
+    msg.cached_tokens = job.cached_tokens;
+    post_output(std::move(msg));
+  }
+  for (const auto& f : scheduler_->update(plan, sampled)) {
+    auto it = engine_jobs_.find(f.id);
+    if (it == engine_jobs_.end()) continue;
+    if (!it->second->failed) {
+      OutMsg msg;
+      msg.kind = OutMsg::Kind::kFinish;
+      msg.rid = f.id;
+      msg.reason = f.reason == sched::FinishReason::kLength ? FinishReason::kLength : FinishReason::kStop;
+      msg.first_scheduled = it->second->first_scheduled;
+      msg.cached_tokens = it->second->cached_tokens;
+      post_output(std::move(msg));
+    }
+    engine_jobs_.erase(it);
+  }
+  publish_stats(&plan, plan.num_logits_rows);
+}
+
+// The executor failed: every job of the step gets an `internal` error and
+// leaves the scheduler (its later cancellation is not reported again).
+void Engine::fail_plan(const sched::StepPlan& plan, const std::string& message) {
+  for (const auto& seq : plan.seqs) {
+    EngineJob& job = *engine_jobs_.at(seq.id);
+    if (job.failed) continue;
+    job.failed = true;
+    scheduler_->cancel(seq.id);
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kError;
+    msg.rid = seq.id;
+    msg.code = ErrorCode::kInternal;
+    msg.message = "backend step failed: " + message;
+    post_output(std::move(msg));
+  }
+  std::vector<sched::SampledToken> none(plan.num_logits_rows);
+  scheduler_->update(plan, none);  // hands the plan back; cancelled jobs leave at the next schedule()
+}
+
+void Engine::publish_stats(const sched::StepPlan* plan, int64_t new_tokens) {
+  const auto s = scheduler_->stats();
+  const auto now = Clock::now();
+  std::lock_guard lock(stats_mu_);
+  stats_.waiting = s.num_waiting;
+  stats_.running = s.num_running;
+  stats_.preempted = s.num_preempted;
+  stats_.kv_blocks_used = s.blocks_used;
+  stats_.kv_blocks_total = s.blocks_total;
+  stats_.prefix_hit_rate = s.prefix_hit_rate();
+  token_history_.emplace_back(now, new_tokens);
+  while (!token_history_.empty() && now - token_history_.front().first > std::chrono::seconds(5))
+    token_history_.pop_front();
+  int64_t sum = 0;
+  for (const auto& [t, n] : token_history_) sum += n;
+  const double span = token_history_.size() > 1
+                          ? std::chrono::duration<double>(now - token_history_.front().first).count()
+                          : 0.0;
+  stats_.tokens_per_second = span > 0 ? sum / span : 0.0;
+}
+
+}  // namespace loom

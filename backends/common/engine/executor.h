@@ -1,0 +1,35 @@
+// What a backend implements to run scheduler steps: the forward pass and the
+// sampling of one token per logits row. Policy stays in the scheduler; the
+// executor never decides which sequences run.
+#pragma once
+#include <span>
+#include <vector>
+
+#include "backends/common/sampling/sampler.h"
+#include "scheduler/step_plan.h"
+
+namespace loom {
+
+// Per logits row of a plan (index = ScheduledSeq::logits_row): the request's
+// sampler and how many alternatives to report (0: no logprobs).
+struct RowSampling {
+  sampling::Sampler* sampler = nullptr;
+  int32_t top_logprobs = 0;
+  bool want_logprobs = false;
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Applies plan.copies, computes the KV of every scheduled token, and
+  // returns one sample per logits row (result[i] for logits_row i). The
+  // caller calls Sampler::accept on what it keeps.
+  virtual std::vector<sampling::SampleResult> execute(const sched::StepPlan& plan,
+                                                      std::span<const RowSampling> rows) = 0;
+  virtual int32_t num_kv_blocks() const = 0;
+  virtual int32_t block_size() const = 0;
+  virtual int32_t max_batch_tokens() const = 0;
+  virtual int32_t max_context() const = 0;
+};
+
+}  // namespace loom

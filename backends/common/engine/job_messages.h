@@ -1,0 +1,106 @@
+// The messages the engine's three threads pass each other, and the small
+// blocking queue they travel in.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "backends/common/engine/engine_api.h"
+#include "backends/common/sampling/sampler.h"
+#include "scheduler/types.h"
+
+namespace loom {
+
+using Clock = std::chrono::steady_clock;
+
+// Submitted, not yet tokenized (intake thread).
+struct IntakeItem {
+  uint64_t rid = 0;
+  JobRequest request;
+  JobCallback callback;
+  Clock::time_point arrival;
+};
+
+// Tokenized and accepted: the engine thread's input.
+struct NewJob {
+  uint64_t rid = 0;
+  std::vector<int32_t> prompt;
+  JobParams params;
+  int32_t priority = 0;
+  Clock::time_point arrival;
+  std::optional<Clock::time_point> deadline;
+};
+
+struct EngineCommand {
+  enum class Kind { kNewJob, kCancel, kStopQuietly } kind = Kind::kNewJob;
+  uint64_t rid = 0;
+  std::optional<NewJob> job;  // kNewJob
+};
+
+// To the output thread, in order per job: kRegister, kTokens..., kFinish
+// (or a single kReject for a job that never registered).
+struct OutMsg {
+  enum class Kind { kRegister, kTokens, kFinish, kError, kReject } kind = Kind::kTokens;
+  uint64_t rid = 0;
+  // kRegister / kReject
+  std::string id;
+  JobCallback callback;
+  bool stream = true;
+  std::vector<std::string> stop;
+  int32_t prompt_tokens = 0;
+  Clock::time_point arrival;
+  // kTokens
+  std::vector<int32_t> tokens;
+  std::vector<TokenLogprobs> logprobs;
+  // kTokens / kFinish: when the engine first scheduled it (queue_ms), and
+  // prefix-cache hits at admission.
+  std::optional<Clock::time_point> first_scheduled;
+  int32_t cached_tokens = 0;
+  // kFinish
+  FinishReason reason = FinishReason::kStop;
+  // kError / kReject
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+};
+
+template <typename T>
+class BlockingQueue {
+ public:
+  // False (and `item` untouched) once closed.
+  bool push(T& item) {
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return false;
+      items_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  bool push(T&& item) { return push(item); }
+  // Waits for an item; nullopt once closed and empty.
+  std::optional<T> pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+  void close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<T> items_;
+  bool closed_ = false;
+};
+
+}  // namespace loom

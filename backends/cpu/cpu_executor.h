@@ -1,0 +1,30 @@
+// Runs scheduler steps on the CPU model: copy-on-write block copies, one
+// batched forward pass over every scheduled chunk, then per-row sampling.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "backends/common/engine/executor.h"
+#include "backends/cpu/cpu_model.h"
+
+namespace loom {
+
+class CpuExecutor final : public Executor {
+ public:
+  explicit CpuExecutor(CpuModel& model);
+
+  std::vector<sampling::SampleResult> execute(const sched::StepPlan& plan,
+                                              std::span<const RowSampling> rows) override;
+  int32_t num_kv_blocks() const override { return model_.kv_cache().num_blocks(); }
+  int32_t block_size() const override { return model_.kv_cache().block_size(); }
+  int32_t max_batch_tokens() const override { return model_.max_batch_tokens(); }
+  int32_t max_context() const override { return model_.context(); }
+
+ private:
+  void copy_block(int32_t src, int32_t dst);
+
+  CpuModel& model_;
+  std::vector<float> logits_;  // [rows][n_vocab], reused across steps
+};
+
+}  // namespace loom

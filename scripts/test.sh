@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs dependencies, builds
+# the release and the sanitizer (ASan+UBSan) flavours, fetches the model,
+# and runs every test in both. CI runs exactly this (.ci/run).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing dependencies"
+scripts/install_deps.sh
+step "fetching the test model"
+export LOOM_TEST_MODEL=$(scripts/fetch_model.sh)
+
+step "building (release)"
+release=$(scripts/build.sh release)
+step "running tests (release)"
+ctest --test-dir "$release" --output-on-failure -j "$(nproc)" --timeout 900
+
+step "building (ASan + UBSan)"
+asan=$(scripts/build.sh asan)
+step "running tests (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$asan" --output-on-failure -j "$(nproc)" --timeout 1800 -LE slow

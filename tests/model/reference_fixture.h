@@ -1,0 +1,35 @@
+// Loads tests/fixtures/model/smollm2_reference.json, written by llama.cpp
+// through tests/reference/make_model_fixtures.py.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loom::test {
+
+struct PositionReference {
+  std::vector<int32_t> top_ids;   // llama.cpp's 20 highest logits, best first
+  std::vector<float> top_logits;
+  double next_nll = -1;           // -log p(next token); absent (-1) at the last position
+};
+
+struct TeacherForcedReference {
+  std::vector<int32_t> tokens;
+  std::vector<PositionReference> positions;
+};
+
+struct GreedyReference {
+  std::string kind;  // "chat" or "raw"
+  std::vector<int32_t> prompt_tokens;
+  std::vector<int32_t> tokens;                  // 64 greedy tokens
+  std::vector<std::pair<float, float>> top2;    // best and second logit at each step
+};
+
+struct ModelReference {
+  std::vector<TeacherForcedReference> texts;
+  std::vector<GreedyReference> greedy;
+};
+
+ModelReference load_model_reference();
+
+}  // namespace loom::test
