@@ -1,0 +1,52 @@
+#include "kernels/cpu/vec_dot.h"
+
+#include <string>
+
+#include "kernels/cpu/vec_dot_kernels.h"
+
+namespace loom {
+namespace {
+
+struct DotRow {
+  GgmlType type;
+  VecDotFn scalar, avx2, avx512;  // nullptr: use the next narrower ISA
+};
+
+constexpr DotRow kDots[] = {
+    {GgmlType::F32, scalar::dot_f32, avx2::dot_f32, avx512::dot_f32},
+    {GgmlType::F16, scalar::dot_f16, avx2::dot_f16, avx512::dot_f16},
+    {GgmlType::BF16, scalar::dot_bf16, avx2::dot_bf16, avx512::dot_bf16},
+    {GgmlType::Q4_0, scalar::dot_q4_0_q8_0, avx2::dot_q4_0_q8_0, avx512::dot_q4_0_q8_0},
+    {GgmlType::Q4_1, scalar::dot_q4_1_q8_1, avx2::dot_q4_1_q8_1, avx512::dot_q4_1_q8_1},
+    {GgmlType::Q8_0, scalar::dot_q8_0_q8_0, avx2::dot_q8_0_q8_0, avx512::dot_q8_0_q8_0},
+    {GgmlType::Q4_K, scalar::dot_q4_k_q8_k, avx2::dot_q4_k_q8_k, avx512::dot_q4_k_q8_k},
+    {GgmlType::Q5_K, scalar::dot_q5_k_q8_k, avx2::dot_q5_k_q8_k, avx512::dot_q5_k_q8_k},
+    {GgmlType::Q6_K, scalar::dot_q6_k_q8_k, avx2::dot_q6_k_q8_k, avx512::dot_q6_k_q8_k},
+};
+
+}  // namespace
+
+VecDotFn vec_dot_fn(GgmlType weight_type, Isa isa) {
+  if (!isa_supported(isa))
+    throw KernelError("vec_dot_fn: ISA " + std::string(isa_name(isa)) + " not supported by this CPU");
+  for (const DotRow& row : kDots) {
+    if (row.type != weight_type) continue;
+    if (isa == Isa::Avx512 && row.avx512) return row.avx512;
+    if (isa != Isa::Scalar && row.avx2) return row.avx2;
+    return row.scalar;
+  }
+  throw KernelError("vec_dot_fn: no dot kernel for weight type " +
+                    std::string(ggml_type_info(weight_type).name));
+}
+
+VecDotTileFn vec_dot_tile_fn(GgmlType weight_type, Isa isa, int tokens) {
+  if (isa != Isa::Avx512 || !isa_supported(isa) || tokens < 1 || tokens > 2) return nullptr;
+  switch (weight_type) {
+    case GgmlType::Q4_0: return avx512::kTilesQ4_0[tokens - 1];
+    case GgmlType::Q4_1: return avx512::kTilesQ4_1[tokens - 1];
+    case GgmlType::Q8_0: return avx512::kTilesQ8_0[tokens - 1];
+    default: return nullptr;
+  }
+}
+
+}  // namespace loom
