@@ -1,0 +1,75 @@
+// msgpack frames <-> protocol messages (PROTOCOL.md). Pure functions, no
+// sockets: the endpoint, the clients, the fuzzer and the tests all call these.
+#pragma once
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "adapters/zmq/protocol.h"
+
+namespace loom::zmq_proto {
+
+// ---- backend side: client frames in, backend frames out ------------------
+
+// Decodes one client frame (types and structure; no range checks). Never
+// throws for bad input: a rejected frame comes back with `error` set.
+Decoded decode_client_frame(std::string_view frame, const Limits& limits);
+
+// decode_client_frame + validate_job (validate.h) for `generate`: what the
+// endpoint and the fuzzer call.
+Decoded parse_client_frame(std::string_view frame, const Limits& limits);
+
+// Endpoint-level counts that ride along with the engine's in replies.
+struct StatsReply {
+  EngineStats engine;
+  int64_t clients = 0;         // clients the endpoint currently tracks
+  int64_t jobs_in_flight = 0;  // accepted by the endpoint, not yet terminal
+};
+struct HealthReply {
+  EngineHealth engine;
+  bool draining = false;
+  double uptime_s = 0;  // of the endpoint
+};
+
+// `delta`, `done` or `error` for one job event, addressed to `client_id` (the
+// client's own id, not the engine's). `with_text`: a non-streamed job's done
+// carries `text` and `token_ids`.
+std::string encode_event(const JobEvent& event, std::string_view client_id, bool with_text);
+// An `error` reply; `id` nil when the request's id is unknown.
+std::string encode_error(const std::optional<std::string>& id, const ProtocolError& error);
+std::string encode_stats(const std::optional<std::string>& id, const StatsReply& stats);
+std::string encode_health(const std::optional<std::string>& id, const HealthReply& health);
+
+// ---- client side: client frames out, backend frames in -------------------
+
+std::string encode_generate(const JobRequest& request);
+std::string encode_cancel(std::string_view id);
+std::string encode_stats_request(const std::optional<std::string>& id);
+std::string encode_health_request(const std::optional<std::string>& id);
+
+// A backend frame the client could not make sense of.
+class ProtocolViolation : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ServerMessage {
+  enum class Type { kDelta, kDone, kError, kStats, kHealth } type = Type::kDelta;
+  std::optional<std::string> id;
+  JobEvent event;             // kDelta / kDone / kError (event.id = id or "")
+  std::string error_field;    // kError: the offending field, if named
+  StatsReply stats;           // kStats
+  HealthReply health;         // kHealth
+};
+
+// Throws ProtocolViolation on anything that is not a v1 backend message.
+ServerMessage decode_server_frame(std::string_view frame);
+
+// Wire names (PROTOCOL.md); parse_* return nullopt for unknown names.
+const char* wire_name(FinishReason reason);
+const char* wire_name(ErrorCode code);
+std::optional<FinishReason> parse_finish_reason(std::string_view name);
+std::optional<ErrorCode> parse_error_code(std::string_view name);
+
+}  // namespace loom::zmq_proto
