@@ -1,0 +1,197 @@
+// Paged decode attention (kernels/cuda/attention/decode_attention.cu) under
+// the SIMT emulator vs loom::cpu::ref::attention_paged and float64.
+#include "kernels/cuda/attention/decode_attention.cuh"
+
+#include <cmath>
+
+#include "tests/cuda/attention/attention_test_util.h"
+
+namespace {
+
+using namespace loom::attention_test;
+using loom::cuda::DecodeAttentionArgs;
+using loom::cuda::launch_decode_attention;
+
+struct DecodeRun {
+  std::vector<__half> out;  // [batch][n_heads][head_dim]
+  int splits = 0;
+};
+
+// Launches over `cache` with queries q ([batch][n_heads][head_dim]); the output
+// and workspace start poisoned (all-ones fp16/fp32 bits: NaN).
+DecodeRun run_decode(const HostCache& cache, const std::vector<float>& q, int split_len) {
+  const Shape& s = cache.shape;
+  const int batch = static_cast<int>(cache.kv_len.size());
+  DeviceCache dev(cache);
+  DecodeAttentionArgs a;
+  a.n_heads = s.n_heads();
+  a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  a.max_kv_len = *std::max_element(cache.kv_len.begin(), cache.kv_len.end());
+  a.split_len = split_len;
+  __half* dq = to_device(to_halves(q));
+  __half* dout = nullptr;
+  const size_t n_out = q.size();
+  EXPECT_EQ(cudaMalloc(&dout, n_out * sizeof(__half)), cudaSuccess);
+  EXPECT_EQ(cudaMemset(dout, 0xff, n_out * sizeof(__half)), cudaSuccess);
+  const size_t ws = loom::cuda::decode_attention_workspace_bytes(batch, a.n_heads, s.head_dim,
+                                                                 a.max_kv_len, split_len);
+  void* dws = nullptr;
+  if (ws) {
+    EXPECT_EQ(cudaMalloc(&dws, ws), cudaSuccess);
+    EXPECT_EQ(cudaMemset(dws, 0xff, ws), cudaSuccess);
+  }
+  a.q = dq;
+  a.out = dout;
+  a.workspace = dws;
+  DecodeRun run;
+  run.splits = loom::cuda::decode_attention_splits(a.max_kv_len, split_len);
+  EXPECT_EQ(launch_decode_attention(dev.kv, a, nullptr), cudaSuccess);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  run.out = to_host(dout, n_out);
+  cudaFree(dq);
+  cudaFree(dout);
+  if (dws) cudaFree(dws);
+  return run;
+}
+
+void check_decode(const Shape& s, const std::vector<int>& lens, int split_len, unsigned seed,
+                  int expect_splits) {
+  const HostCache cache = make_cache(s, lens, seed);
+  const int batch = static_cast<int>(lens.size());
+  const auto q = make_queries(batch, s, seed + 1);
+  const DecodeRun run = run_decode(cache, q, split_len);
+  EXPECT_EQ(run.splits, expect_splits);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
+  for (int b = 0; b < batch; ++b) {
+    const float* qb = q.data() + b * row;
+    expect_matches(run.out, b * row, dense_reference(cache, b, qb, 1, scale),
+                   cpu_reference(cache, b, qb, 1, scale),
+                   "seq " + std::to_string(b) + " (len " + std::to_string(lens[b]) + ")");
+  }
+}
+
+TEST(CudaDecodeAttention, SingleTokenContext) {
+  check_decode({64, 2, 1, 16}, {1}, 0, 1, 1);
+  check_decode({128, 1, 3, 16}, {1}, 0, 2, 1);
+}
+
+TEST(CudaDecodeAttention, BlockBoundaryLengths) {
+  for (int len : {15, 16, 17}) {
+    SCOPED_TRACE(len);
+    check_decode({128, 1, 3, 16}, {len}, 0, 10 + len, 1);
+    check_decode({64, 2, 1, 32}, {len}, 8, 20 + len, (len + 7) / 8);
+  }
+}
+
+const std::vector<int> kRagged13 = {1, 15, 17, 33, 64, 100, 5, 16, 31, 2, 47, 9, 200};
+
+TEST(CudaDecodeAttention, RaggedBatch13Gqa3NoSplit) {
+  check_decode({64, 3, 3, 16}, kRagged13, 0, 30, 1);
+}
+
+TEST(CudaDecodeAttention, RaggedBatch13Gqa3Split) {
+  // 32-token splits: sequences use 1..7 of the 7 splits, the rest exit early.
+  check_decode({64, 3, 3, 16}, kRagged13, 32, 31, 7);
+}
+
+TEST(CudaDecodeAttention, RaggedBatch13HeadDim128Group8Split) {
+  check_decode({128, 1, 8, 32}, kRagged13, 48, 32, 5);
+}
+
+TEST(CudaDecodeAttention, LongContextSplitAndNot) {
+  check_decode({128, 1, 3, 16}, {1000}, 0, 40, 1);
+  check_decode({128, 1, 3, 16}, {1000}, 128, 41, 8);
+  check_decode({64, 1, 1, 32}, {1000, 999, 3}, 256, 42, 4);
+}
+
+TEST(CudaDecodeAttention, RejectsBadArguments) {
+  const Shape s{64, 2, 2, 16};
+  const HostCache cache = make_cache(s, {5}, 50);
+  DeviceCache dev(cache);
+  __half* dq = to_device(to_halves(make_queries(1, s, 51)));
+  __half* dout = to_device(std::vector<__half>(4 * 64));
+  DecodeAttentionArgs a;
+  a.q = dq;
+  a.out = dout;
+  a.n_heads = 4;
+  a.scale = 0.125f;
+  a.max_kv_len = 5;
+  EXPECT_EQ(launch_decode_attention(dev.kv, a, nullptr), cudaSuccess);
+  auto bad = a;
+  bad.n_heads = 3;  // not a multiple of n_kv_heads
+  EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
+  bad = a;
+  bad.n_heads = 2 * 9;  // GQA group 9 > 8
+  EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
+  bad = a;
+  bad.split_len = 2;  // splits need a workspace
+  EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
+  auto kv = dev.kv;
+  kv.head_dim = 96;
+  EXPECT_EQ(launch_decode_attention(kv, a, nullptr), cudaErrorInvalidValue);
+  kv = dev.kv;
+  kv.block_indices = nullptr;
+  EXPECT_EQ(launch_decode_attention(kv, a, nullptr), cudaErrorInvalidValue);
+  cudaFree(dq);
+  cudaFree(dout);
+}
+
+// A block id outside the pool poisons only its own sequence (NaN), never
+// reads out of bounds; the host validator names it.
+TEST(CudaDecodeAttention, BadBlockIdPoisonsOnlyItsSequence) {
+  const Shape s{64, 1, 2, 16};
+  HostCache cache = make_cache(s, {40, 20, 33}, 60);
+  cache.indices[cache.indptr[1] + 1] = cache.num_blocks + 100;  // sequence 1, logical block 1
+  const std::string msg = loom::cuda::validate_paged_kv_tables(
+      DeviceCache(cache).kv, cache.indptr.data(), cache.indices.data(), cache.kv_len.data());
+  EXPECT_NE(msg.find("sequence 1"), std::string::npos) << msg;
+  const auto q = make_queries(3, s, 61);
+  const float scale = 0.125f;
+  const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
+  for (int split_len : {0, 16}) {
+    const DecodeRun run = run_decode(cache, q, split_len);
+    for (size_t i = row; i < 2 * row; ++i)
+      ASSERT_TRUE(std::isnan(__half2float(run.out[i]))) << "split " << split_len << " i " << i;
+    for (int b : {0, 2}) {
+      const float* qb = q.data() + b * row;
+      expect_matches(run.out, b * row, dense_reference(cache, b, qb, 1, scale),
+                     cpu_reference(cache, b, qb, 1, scale), "seq " + std::to_string(b));
+    }
+  }
+}
+
+TEST(CudaDecodeAttention, KvLenBeyondBlocksPoisons) {
+  const Shape s{64, 1, 1, 16};
+  HostCache cache = make_cache(s, {16, 10}, 70);
+  cache.kv_len[0] = 17;  // one block only covers 16 tokens
+  EXPECT_NE(loom::cuda::validate_paged_kv_tables(DeviceCache(cache).kv, cache.indptr.data(),
+                                                 cache.indices.data(), cache.kv_len.data()),
+            "");
+  const DecodeRun run = run_decode(cache, make_queries(2, s, 71), 0);
+  for (int d = 0; d < 64; ++d) ASSERT_TRUE(std::isnan(__half2float(run.out[d])));
+  for (int d = 64; d < 128; ++d) ASSERT_TRUE(std::isfinite(__half2float(run.out[d])));
+}
+
+TEST(CudaDecodeAttention, DefaultSplitLen) {
+  // Short contexts stay whole; long ones split into >= 256-token pieces.
+  EXPECT_EQ(loom::cuda::decode_attention_default_split_len(64, 8, 300, 132), 0);
+  const int32_t len = loom::cuda::decode_attention_default_split_len(1, 1, 8192, 132);
+  EXPECT_GE(len, 256);
+  EXPECT_EQ(loom::cuda::decode_attention_splits(8192, len), 8192 / 256);
+}
+
+}  // namespace
+
+namespace {
+
+// Missing barriers or warp syncs show up under other fiber resume orders.
+TEST(CudaDecodeAttention, EveryResumeOrder) {
+  for (auto order : {loom::simt::Schedule::kReverse, loom::simt::Schedule::kShuffled}) {
+    loom::simt::set_schedule(order, 7);
+    check_decode({64, 3, 3, 16}, {1, 17, 90}, 32, 80, 3);
+  }
+  loom::simt::set_schedule(loom::simt::Schedule::kForward);
+}
+
+}  // namespace
