@@ -6,5 +6,6 @@ namespace loom::cli {
 
 void add_generate_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
+void add_serve_command(CLI::App& app);  // hosts a backend plugin (.so)
 
 }  // namespace loom::cli

@@ -1,6 +1,7 @@
 // loom: the command-line program for people.
 //   loom generate --model M --prompt "..."   one completion, streamed
 //   loom chat --model M                      interactive chat, streamed
+//   loom serve --backend libloom_cpu.so --model M --endpoint E   host a backend plugin
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   loom::cli::add_generate_command(app);
   loom::cli::add_chat_command(app);
+  loom::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,43 @@
+// What one backend gives the shared C ABI glue: its name, its own config
+// keys, a cheap probe and a factory that builds a running Engine from the
+// parsed config. The backend's entry point (e.g. backends/cpu/plugin/entry.cpp)
+// defines loom_plugin_get_api() as `return loom::plugin::get_api(major, hooks)`.
+#pragma once
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/common/engine/engine.h"
+#include "backends/common/plugin/config.h"
+#include "plugin_api/include/loom/plugin.h"
+
+namespace loom::plugin {
+
+// Everything a created backend owns. Destruction order matters: `engine`
+// (declared last) goes first, then whatever its executor refers to.
+struct BackendParts {
+  std::shared_ptr<void> model;   // kept alive for the engine's executor
+  const Tokenizer* tokenizer = nullptr;
+  nlohmann::json report = nlohmann::json::object();  // start-up facts, shown in stats
+  std::unique_ptr<Engine> engine;
+};
+
+struct BackendHooks {
+  const char* name;        // static, e.g. "cpu"
+  const char* build_info;  // static
+  std::span<const std::string_view> config_keys;  // accepted beyond the common keys
+  // Fills `info` (caller checked struct_size); throws PluginError(unavailable)
+  // with the reason when this backend cannot run here. Must be cheap.
+  void (*probe)(loom_probe_info& info, size_t info_size);
+  // Loads the model and builds the engine; throws PluginError or the
+  // model/format exceptions that errors.cpp maps.
+  BackendParts (*create)(const PluginConfig& config);
+};
+
+// The table for `hooks` (which must be static), or nullptr when the host's
+// major differs from ours.
+const loom_plugin_api* get_api(uint32_t host_abi_major, const BackendHooks& hooks);
+
+}  // namespace loom::plugin

@@ -1,0 +1,112 @@
+// create(): pick the ISA, size the KV cache from the budget, load the model
+// and build the engine; print where the memory went.
+#include <cstdio>
+#include <filesystem>
+
+#include "backends/common/gguf/gguf_file.h"
+#include "backends/common/plugin/errors.h"
+#include "backends/cpu/cpu_executor.h"
+#include "backends/cpu/cpu_model.h"
+#include "backends/cpu/plugin/cpu_backend.h"
+#include "backends/cpu/plugin/kv_budget.h"
+#include "kernels/cpu/isa.h"
+
+namespace loom::cpu_plugin {
+namespace {
+
+constexpr std::string_view kKeys[] = {"isa"};
+
+void choose_isa(const plugin::PluginConfig& config, bool scalar_reference) {
+  const std::string want = plugin::backend_string(config, "isa").value_or("auto");
+  if (want != "auto" && want != "scalar" && want != "avx2" && want != "avx512")
+    throw plugin::PluginError(LOOM_ERR_INVALID_ARGUMENT,
+                              "config: 'isa' must be \"auto\", \"scalar\", \"avx2\" or \"avx512\", got \"" + want + "\"");
+  if (scalar_reference) {
+    if (want != "auto" && want != "scalar")
+      throw plugin::PluginError(LOOM_ERR_INVALID_ARGUMENT,
+                                "config: this is the scalar-reference build; 'isa' \"" + want + "\" is not available");
+    set_isa_override(Isa::Scalar);
+    return;
+  }
+  if (want == "scalar") set_isa_override(Isa::Scalar);
+  if (want == "avx2") set_isa_override(Isa::Avx2);      // throws KernelError when the CPU lacks it
+  if (want == "avx512") set_isa_override(Isa::Avx512);
+}
+
+KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int32_t context) {
+  KvBudgetInput in;
+  in.fraction = config.kv_cache_fraction;
+  in.bytes = config.kv_cache_bytes;
+  in.mem_available = mem_available_bytes();
+  in.weight_bytes = static_cast<int64_t>(std::filesystem::file_size(config.model));
+  in.bytes_per_block = CpuKvCache::bytes_per_block(model, config.block_size);
+  in.block_size = config.block_size;
+  in.max_context = context;
+  in.max_num_seqs = config.max_num_seqs;
+  return plan_kv_cache(in);
+}
+
+nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::PluginConfig& config) {
+  return {{"model", config.model},
+          {"isa", std::string(isa_name(active_isa()))},
+          {"threads", m.threads()},
+          {"context", m.context()},
+          {"weight_bytes", static_cast<int64_t>(m.weight_bytes())},
+          {"kv_budget_bytes", kv.budget_bytes},
+          {"kv_budget_source", kv.source},
+          {"kv_blocks", kv.blocks},
+          {"kv_block_size", config.block_size},
+          {"kv_bytes", kv.kv_bytes},
+          {"kv_capped_to_max_num_seqs", kv.capped},
+          {"mem_available_bytes", mem_available_bytes()}};
+}
+
+void print_report(const nlohmann::json& r) {
+  std::fprintf(stderr,
+               "loom cpu: %s: weights %lld B (mmap), KV cache %d blocks x %d tokens = %lld B "
+               "(budget %lld B from %s%s), %d threads, isa %s, context %d\n",
+               r["model"].get<std::string>().c_str(), static_cast<long long>(r["weight_bytes"].get<int64_t>()),
+               r["kv_blocks"].get<int>(), r["kv_block_size"].get<int>(),
+               static_cast<long long>(r["kv_bytes"].get<int64_t>()),
+               static_cast<long long>(r["kv_budget_bytes"].get<int64_t>()),
+               r["kv_budget_source"].get<std::string>().c_str(),
+               r["kv_capped_to_max_num_seqs"].get<bool>() ? ", capped at max_num_seqs full contexts" : "",
+               r["threads"].get<int>(), r["isa"].get<std::string>().c_str(), r["context"].get<int>());
+}
+
+}  // namespace
+
+std::span<const std::string_view> config_keys() { return kKeys; }
+
+plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_reference) {
+  choose_isa(config, scalar_reference);
+  // The geometry first (a cheap metadata read), so a bad budget fails before loading.
+  const ModelConfig geometry = read_model_config(GgufFile::open(config.model));
+  const int32_t context = config.max_context > 0 ? std::min(config.max_context, geometry.context_length)
+                                                 : geometry.context_length;
+  const KvBudget kv = plan(config, geometry, context);
+
+  CpuModelOptions options;
+  options.threads = config.threads;
+  options.max_batch_tokens = config.max_batch_tokens;
+  options.block_size = config.block_size;
+  options.kv_blocks = kv.blocks;
+  options.max_context = context;
+  std::shared_ptr<CpuModel> model = CpuModel::load(config.model, options);
+
+  EngineConfig ec;
+  ec.max_num_seqs = config.max_num_seqs;
+  ec.max_batched_tokens = std::min(config.max_batch_tokens, model->max_batch_tokens());
+  ec.max_pending_jobs = config.max_pending_jobs;
+  ModelFacts facts{&model->tokenizer(), model->chat_template(), model->config().n_vocab};
+
+  plugin::BackendParts parts;
+  parts.model = model;
+  parts.tokenizer = &model->tokenizer();
+  parts.report = report(*model, kv, config);
+  parts.engine = std::make_unique<Engine>(ec, std::make_unique<CpuExecutor>(*model), facts);
+  print_report(parts.report);
+  return parts;
+}
+
+}  // namespace loom::cpu_plugin

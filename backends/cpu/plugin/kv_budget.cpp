@@ -1,0 +1,72 @@
+#include "backends/cpu/plugin/kv_budget.h"
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "backends/common/plugin/errors.h"
+
+namespace loom::cpu_plugin {
+namespace {
+
+[[noreturn]] void exhausted(const std::string& message) {
+  throw plugin::PluginError(LOOM_ERR_RESOURCE_EXHAUSTED, message);
+}
+
+std::string fmt(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
+}  // namespace
+
+KvBudget plan_kv_cache(const KvBudgetInput& in) {
+  if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0 || in.max_num_seqs <= 0)
+    throw plugin::PluginError(LOOM_ERR_INTERNAL, "plan_kv_cache: empty model geometry");
+  KvBudget out;
+  const int64_t free = std::max<int64_t>(0, in.mem_available - in.weight_bytes);
+  if (in.bytes && *in.bytes > in.mem_available)
+    exhausted("kv_cache_bytes " + std::to_string(*in.bytes) + " exceeds the " + std::to_string(in.mem_available) +
+              " bytes of MemAvailable");
+  out.budget_bytes = std::numeric_limits<int64_t>::max();
+  if (in.fraction) {
+    out.budget_bytes = static_cast<int64_t>(*in.fraction * static_cast<double>(free));
+    out.source = "kv_cache_fraction " + fmt(*in.fraction) + " of " + std::to_string(free) + " free bytes";
+  }
+  if (in.bytes && *in.bytes < out.budget_bytes) {
+    out.budget_bytes = *in.bytes;
+    out.source = "kv_cache_bytes";
+  }
+  if (!in.fraction && !in.bytes) {
+    out.budget_bytes = free / 2;
+    out.source = "default: 0.5 of " + std::to_string(free) + " free bytes";
+  }
+  const int64_t per_seq = (in.max_context + in.block_size - 1) / in.block_size;
+  const int64_t fits = out.budget_bytes / static_cast<int64_t>(in.bytes_per_block);
+  if (fits < per_seq)
+    exhausted("KV budget of " + std::to_string(out.budget_bytes) + " bytes (" + out.source + ") holds " +
+              std::to_string(fits) + " blocks of " + std::to_string(in.bytes_per_block) + " bytes, but one sequence of " +
+              std::to_string(in.max_context) + " tokens needs " + std::to_string(per_seq) + " blocks (" +
+              std::to_string(per_seq * static_cast<int64_t>(in.bytes_per_block)) +
+              " bytes): raise kv_cache_bytes / kv_cache_fraction or lower max_context");
+  const int64_t cap = std::min<int64_t>(per_seq * in.max_num_seqs, std::numeric_limits<int32_t>::max());
+  out.capped = fits > cap;
+  out.blocks = static_cast<int32_t>(std::min(fits, cap));
+  out.kv_bytes = static_cast<int64_t>(out.blocks) * static_cast<int64_t>(in.bytes_per_block);
+  return out;
+}
+
+int64_t mem_available_bytes(const char* meminfo_path) {
+  std::ifstream in(meminfo_path);
+  std::string key, unit;
+  int64_t value = 0;
+  while (in >> key >> value) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:") return value * 1024;  // the file says kB (KiB)
+  }
+  return 0;
+}
+
+}  // namespace loom::cpu_plugin

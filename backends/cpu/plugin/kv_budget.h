@@ -1,0 +1,41 @@
+// Sizing the CPU KV cache from the configured budget (pure arithmetic, so
+// the rules are unit-tested without a model):
+//   free    = MemAvailable - weight bytes (the mapped weights will be resident)
+//   budget  = min(kv_cache_fraction * free, kv_cache_bytes) over the keys given;
+//             neither key: 0.5 * free
+//   blocks  = budget / bytes_per_block, at most max_num_seqs full contexts
+// A budget that cannot hold one sequence of max_context tokens, or
+// kv_cache_bytes past MemAvailable, is a resource_exhausted error with the numbers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace loom::cpu_plugin {
+
+struct KvBudgetInput {
+  std::optional<double> fraction;
+  std::optional<int64_t> bytes;
+  int64_t mem_available = 0;  // bytes (MemAvailable)
+  int64_t weight_bytes = 0;
+  size_t bytes_per_block = 0;
+  int32_t block_size = 16;
+  int32_t max_context = 0;    // tokens per sequence, already capped by the model
+  int32_t max_num_seqs = 1;
+};
+
+struct KvBudget {
+  int64_t budget_bytes = 0;  // what the keys allowed
+  int32_t blocks = 0;        // what is allocated
+  int64_t kv_bytes = 0;      // blocks * bytes_per_block
+  std::string source;        // "kv_cache_bytes", "kv_cache_fraction 0.2 of free memory", ...
+  bool capped = false;       // blocks limited to max_num_seqs full contexts
+};
+
+KvBudget plan_kv_cache(const KvBudgetInput& in);
+
+// MemAvailable from /proc/meminfo in bytes (0 when unreadable).
+int64_t mem_available_bytes(const char* meminfo_path = "/proc/meminfo");
+
+}  // namespace loom::cpu_plugin
