@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git unzip ca-certificates python3-pip
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev libboost-context-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev
-  libcli11-dev libicu-dev python3-numpy python3-zmq python3-msgpack clang libclang-rt-14-dev
+  libcli11-dev libicu-dev python3-numpy python3-zmq python3-msgpack python3-matplotlib clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -35,6 +35,15 @@ ModelReference load_model_reference() {
       case_.top2.emplace_back(pair.at(0).get<float>(), pair.at(1).get<float>());
     ref.greedy.push_back(std::move(case_));
   }
+  for (const auto& v : j.at("flash_attention_variant")) {
+    PrecisionVariant pv;
+    pv.top1_agreement = v.at("top1_agreement").get<double>();
+    pv.top20_max_diff_p50 = v.at("top20_max_diff_p50").get<double>();
+    pv.top20_max_diff_p90 = v.at("top20_max_diff_p90").get<double>();
+    pv.top20_max_diff_p99 = v.at("top20_max_diff_p99").get<double>();
+    pv.perplexity = v.at("perplexity").get<double>();
+    ref.variant.push_back(pv);
+  }
   return ref;
 }
 

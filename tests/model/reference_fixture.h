@@ -25,9 +25,18 @@ struct GreedyReference {
   std::vector<std::pair<float, float>> top2;    // best and second logit at each step
 };
 
+// llama.cpp against itself with flash attention on (another valid attention
+// precision), per text: the noise floor for comparing implementations.
+struct PrecisionVariant {
+  double top1_agreement = 0;
+  double top20_max_diff_p50 = 0, top20_max_diff_p90 = 0, top20_max_diff_p99 = 0;
+  double perplexity = 0;
+};
+
 struct ModelReference {
   std::vector<TeacherForcedReference> texts;
   std::vector<GreedyReference> greedy;
+  std::vector<PrecisionVariant> variant;  // one per text
 };
 
 ModelReference load_model_reference();

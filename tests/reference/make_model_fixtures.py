@@ -9,7 +9,10 @@ writes tests/fixtures/model/smollm2_reference.json:
     position, the top-20 token ids with their logits and the negative
     log-likelihood of the next token (for perplexity);
   * greedy continuations: 64 tokens after each of 8 prompts (chat and raw),
-    with the top-2 logits at every step (to judge near-ties).
+    with the top-2 logits at every step (to judge near-ties);
+  * the same texts through llama.cpp with flash attention on: how far
+    llama.cpp moves from its own default when only attention precision
+    changes. That noise floor calibrates the comparison tests.
 
 Usage (once; CI never runs this):
   dir=$(tests/reference/build_llama_cpp.sh)
@@ -37,7 +40,9 @@ TEXTS = [
     "be right again. By evening the laughter had stopped, and the bell in the chapel tower rang "
     "without pause while families waded through the square with children on their shoulders and "
     "chickens in baskets. Nobody drowned that year, and afterwards the council voted to build a "
-    "new embankment, which was finished eleven years later and has never been tested since.",
+    "new embankment, which was finished eleven years later and has never been tested since. The "
+    "ferryman did not live to see it completed, but his grandson, who still keeps the boats, likes "
+    "to tell visitors that the stones remember the water even if the people have forgotten.",
     # code
     "def merge_intervals(intervals):\n    \"\"\"Merge overlapping [start, end] intervals.\"\"\"\n"
     "    if not intervals:\n        return []\n    intervals = sorted(intervals, key=lambda x: x[0])\n"
@@ -131,6 +136,36 @@ def teacher_forced(llm, text):
     return {"text": text, "tokens": tokens, "positions": positions}
 
 
+def precision_variant(reference_texts, model):
+    """How much llama.cpp disagrees with itself when only its attention
+    precision changes (flash attention on: fp16 Q/K/V tiles, fp32 online
+    softmax): the noise floor any other implementation is judged against."""
+    llm = llama_cpp.Llama(model_path=model, n_ctx=2048, n_batch=512, logits_all=True,
+                          n_threads=os.cpu_count(), verbose=False, flash_attn=True)
+    stats = []
+    for ref in reference_texts:
+        tokens = ref["tokens"]
+        llm.reset()
+        llm.eval(tokens)
+        scores = np.array(llm.scores[: len(tokens)], dtype=np.float64)
+        top1, diffs, nll = 0, [], 0.0
+        for i, row in enumerate(scores):
+            pos = ref["positions"][i]
+            top1 += int(np.argmax(row)) == pos["top_ids"][0]
+            diffs.append(max(abs(row[t] - l) for t, l in zip(pos["top_ids"], pos["top_logits"])))
+            if i + 1 < len(tokens):
+                nll -= log_softmax(row)[tokens[i + 1]]
+        diffs = np.array(diffs)
+        stats.append({
+            "top1_agreement": top1 / len(tokens),
+            "top20_max_diff_p50": round(float(np.percentile(diffs, 50)), 5),
+            "top20_max_diff_p90": round(float(np.percentile(diffs, 90)), 5),
+            "top20_max_diff_p99": round(float(np.percentile(diffs, 99)), 5),
+            "perplexity": math.exp(nll / (len(tokens) - 1)),
+        })
+    return stats
+
+
 def greedy(llm, prompt_tokens, n_new=64):
     llm.reset()
     llm.eval(prompt_tokens)
@@ -152,6 +187,9 @@ def main():
     args = ap.parse_args()
     llm = llama_cpp.Llama(model_path=args.model, n_ctx=2048, n_batch=512, logits_all=True,
                           n_threads=os.cpu_count(), verbose=False)
+    for t in TEXTS:
+        n = len(llm.tokenize(t.encode(), add_bos=True, special=False))
+        assert n >= 200, f"text too short: {n} tokens"
     template = jinja2.Environment().from_string(llm.metadata["tokenizer.chat_template"])
     greedy_cases = []
     for messages in CHAT_PROMPTS:
@@ -162,8 +200,7 @@ def main():
         tokens = llm.tokenize(prompt.encode(), add_bos=True, special=False)
         greedy_cases.append({"kind": "raw", "prompt": prompt, **greedy(llm, tokens)})
     texts = [teacher_forced(llm, t) for t in TEXTS]
-    for t in texts:
-        assert len(t["tokens"]) >= 200, f"text too short: {len(t['tokens'])} tokens"
+    variant = precision_variant(texts, args.model)
     fixture = {
         "producer": "tests/reference/make_model_fixtures.py",
         "llama_cpp_python_version": llama_cpp.__version__,
@@ -171,6 +208,7 @@ def main():
         "kv_cache_type": "f16",
         "teacher_forced": texts,
         "greedy": greedy_cases,
+        "flash_attention_variant": variant,
     }
     with open(args.out, "w") as f:
         json.dump(fixture, f, separators=(",", ":"))

@@ -7,5 +7,6 @@ namespace loom::cli {
 void add_generate_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_serve_command(CLI::App& app);  // hosts a backend plugin (.so)
+void add_proxy_command(CLI::App& app);  // the broker over many backends
 
 }  // namespace loom::cli

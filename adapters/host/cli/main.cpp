@@ -2,6 +2,7 @@
 //   loom generate --model M --prompt "..."   one completion, streamed
 //   loom chat --model M                      interactive chat, streamed
 //   loom serve --backend libloom_cpu.so --model M --endpoint E   host a backend plugin
+//   loom proxy --frontend A --backend B          broker over many backends
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   loom::cli::add_generate_command(app);
   loom::cli::add_chat_command(app);
   loom::cli::add_serve_command(app);
+  loom::cli::add_proxy_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
