@@ -53,13 +53,14 @@ std::string Proxy::Impl::stats_frame(const std::optional<std::string>& id) const
   const int64_t queued = static_cast<int64_t>(queue_.size());
   msgpack::sbuffer buf;
   Packer pk(buf);
-  pack_head(pk, 3 + 11 + 7, "stats", id);
+  pack_head(pk, 3 + 12 + 7, "stats", id);
   pack_str(pk, "waiting"); pk.pack_int64(queued);
   pack_str(pk, "running"); pk.pack_int64(static_cast<int64_t>(jobs_total_) - queued);
   pack_str(pk, "preempted"); pk.pack_int32(0);
   pack_str(pk, "kv_blocks_used"); pk.pack_int64(0);   // per worker; not known here
   pack_str(pk, "kv_blocks_total"); pk.pack_int64(0);
   pack_str(pk, "prefix_hit_rate"); pk.pack_double(0);
+  pack_str(pk, "preemptions"); pk.pack_int64(0);
   pack_str(pk, "tokens_per_second"); pk.pack_double(0);
   pack_str(pk, "jobs_finished"); pk.pack_int64(local_.jobs_finished);
   pack_str(pk, "uptime_s"); pk.pack_double(ms_between(started_, now) / 1000);

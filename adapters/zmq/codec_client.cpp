@@ -145,6 +145,7 @@ void read_stats(MapView& m, StatsReply& s) {
   s.engine.kv_blocks_used = get_int(m, "kv_blocks_used");
   s.engine.kv_blocks_total = get_int(m, "kv_blocks_total");
   s.engine.prefix_hit_rate = get_number(m, "prefix_hit_rate");
+  s.engine.preemptions = get_int(m, "preemptions");
   s.engine.tokens_per_second = get_number(m, "tokens_per_second");
   s.engine.jobs_finished = get_int(m, "jobs_finished");
   s.engine.uptime_s = get_number(m, "uptime_s");

@@ -154,7 +154,7 @@ std::string encode_error(const std::optional<std::string>& id, const ProtocolErr
 std::string encode_stats(const std::optional<std::string>& id, const StatsReply& s) {
   msgpack::sbuffer buf;
   Packer pk(buf);
-  pack_head(pk, 3 + 11, "stats", view(id));
+  pack_head(pk, 3 + 12, "stats", view(id));
   const EngineStats& e = s.engine;
   pack_str(pk, "waiting"); pk.pack_int32(e.waiting);
   pack_str(pk, "running"); pk.pack_int32(e.running);
@@ -162,6 +162,7 @@ std::string encode_stats(const std::optional<std::string>& id, const StatsReply&
   pack_str(pk, "kv_blocks_used"); pk.pack_int64(e.kv_blocks_used);
   pack_str(pk, "kv_blocks_total"); pk.pack_int64(e.kv_blocks_total);
   pack_str(pk, "prefix_hit_rate"); pk.pack_double(e.prefix_hit_rate);
+  pack_str(pk, "preemptions"); pk.pack_int64(e.preemptions);
   pack_str(pk, "tokens_per_second"); pk.pack_double(e.tokens_per_second);
   pack_str(pk, "jobs_finished"); pk.pack_int64(e.jobs_finished);
   pack_str(pk, "uptime_s"); pk.pack_double(e.uptime_s);

@@ -97,6 +97,7 @@ struct EngineStats {
   int32_t waiting = 0, running = 0, preempted = 0;
   int64_t kv_blocks_used = 0, kv_blocks_total = 0;
   double prefix_hit_rate = 0;
+  int64_t preemptions = 0;       // since start, all requests
   double tokens_per_second = 0;  // generated, over the last few seconds
   int64_t jobs_finished = 0;
   double uptime_s = 0;

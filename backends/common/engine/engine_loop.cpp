@@ -188,6 +188,7 @@ void Engine::publish_stats(const sched::StepPlan* plan, int64_t new_tokens) {
   stats_.kv_blocks_used = s.blocks_used;
   stats_.kv_blocks_total = s.blocks_total;
   stats_.prefix_hit_rate = s.prefix_hit_rate();
+  stats_.preemptions = s.preemptions;
   token_history_.emplace_back(now, new_tokens);
   while (!token_history_.empty() && now - token_history_.front().first > std::chrono::seconds(5))
     token_history_.pop_front();

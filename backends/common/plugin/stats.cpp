@@ -36,6 +36,7 @@ std::string backend_stats_json(loom_backend& b) {
       {"kv_blocks_used", s.kv_blocks_used},
       {"kv_blocks_total", s.kv_blocks_total},
       {"prefix_hit_rate", s.prefix_hit_rate},
+      {"preemptions", s.preemptions},
       {"tokens_per_second", s.tokens_per_second},
       {"jobs_finished", s.jobs_finished},
       {"uptime_s", s.uptime_s},
