@@ -172,8 +172,8 @@ void register_all() {
     const Shape& s = kShapes[i];
     for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
       for (int threads : {1, 2})
-        for (int64_t n_tokens : {1, 64}) {
-          if (isa == Isa::Scalar && n_tokens == 64 && s.rows > 10000) continue;  // minutes; adds nothing
+        for (int64_t n_tokens : {1, 16, 64}) {
+          if (isa == Isa::Scalar && n_tokens > 1 && s.rows > 10000) continue;  // minutes; adds nothing
           const std::string name = std::string("matmul/") + s.name + "/" + std::string(loom::isa_name(isa)) +
                                    "/threads:" + std::to_string(threads) + "/tokens:" + std::to_string(n_tokens);
           benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, i, isa, threads, n_tokens)->UseRealTime();

@@ -1,6 +1,7 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <climits>
 #include <memory>
 #include <string>
 
@@ -45,11 +46,19 @@ void check_shapes(const WeightView& w, int64_t ldx, int64_t n_tokens, int64_t ld
     throw KernelError("matmul: ldx/ldy smaller than cols/rows");
 }
 
-// One matmul call after the activations are quantized: computes output
-// blocks with register tiles where the ISA has them, one vec_dot elsewhere.
+// Software prefetch of the weight rows [r0, r1): decode streams ~96 MB of
+// weights per token from DRAM/L3, so the next row block is requested while
+// this one is computed (prefetches never fault).
+void prefetch_rows(const uint8_t* weights, size_t w_stride, int64_t r0, int64_t r1) {
+  for (size_t off = 0; off < size_t(r1 - r0) * w_stride; off += 64)
+    __builtin_prefetch(weights + r0 * w_stride + off, 0, 3);
+}
+
+// One matmul call after the activations are quantized.
 struct RowJob {
   const uint8_t* weights;
   size_t w_stride;
+  int64_t rows_total;
   int64_t cols;
   const uint8_t* act;  // quantized activations, one row per token
   size_t act_stride;
@@ -57,34 +66,31 @@ struct RowJob {
   float* y;
   int64_t ldy;
   VecDotFn dot;
-  VecDotTileFn tile[2];  // kTileRows x 1 and x 2 tokens; may be null
+  const GemmKernel* gemm;     // may be null: one vec_dot per output
+  const ActBlockInfo* info;  // gemm only: per token, cols/32 entries
+  size_t info_stride;
 
-  // Outputs of rows [r0, r1) for tokens [t, t + nt).
-  void block(int64_t r0, int64_t r1, int64_t t, int nt) const {
-    const uint8_t* a = act + t * act_stride;
-    float* yt = y + t * ldy;
-    int64_t r = r0;
-    if (const VecDotTileFn fn = tile[nt - 1])
-      for (; r + kTileRows <= r1; r += kTileRows)
-        fn(cols, weights + r * w_stride, w_stride, a, act_stride, yt + r, ldy);
-    for (; r < r1; ++r)
-      for (int u = 0; u < nt; ++u) yt[u * ldy + r] = dot(cols, weights + r * w_stride, a + u * act_stride);
+  // Panels [p0, p1) of kPanelRows rows, every token: each weight block is
+  // unpacked once per panel and reused for all tokens.
+  void panels(int64_t p0, int64_t p1) const {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t r = p * kPanelRows;
+      const int64_t r_end = std::min(r + kPanelRows, rows_total);
+      prefetch_rows(weights, w_stride, r_end, std::min(r_end + kPanelRows, rows_total));
+      gemm->panel(cols, weights + r * w_stride, w_stride, int(r_end - r), act, act_stride, info, info_stride,
+                  n_tokens, y + r, ldy);
+    }
   }
 
-  // Rows [r0, r1) for all tokens, one row tile at a time: each weight row is
-  // read from memory once and reused from cache for every token.
+  // Rows [r0, r1), one vec_dot per output, a row block at a time so each
+  // weight row is read from memory once and reused from cache for all tokens.
   void rows(int64_t r0, int64_t r1) const {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rt_end = std::min(rt + kRowTile, r1);
-      // Decode streams weights from DRAM/L3: ask for the next row block now so
-      // its loads overlap this block's math (prefetches never fault).
-      const int64_t next_end = std::min(rt_end + kRowTile, r1);
-      for (size_t off = 0; off < size_t(next_end - rt_end) * w_stride; off += 64)
-        __builtin_prefetch(weights + rt_end * w_stride + off, 0, 3);
-      int64_t t = 0;
-      if (tile[1])
-        for (; t + 2 <= n_tokens; t += 2) block(rt, rt_end, t, 2);
-      for (; t < n_tokens; ++t) block(rt, rt_end, t, 1);
+      prefetch_rows(weights, w_stride, rt_end, std::min(rt_end + kRowTile, r1));
+      for (int64_t t = 0; t < n_tokens; ++t)
+        for (int64_t r = rt; r < rt_end; ++r)
+          y[t * ldy + r] = dot(cols, weights + r * w_stride, act + t * act_stride);
     }
   }
 };
@@ -103,23 +109,38 @@ void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tokens, 
     throw KernelError("matmul: cols=" + std::to_string(w.cols) + " not a whole number of " +
                       std::string(ggml_type_info(act_type).name) + " blocks");
   const size_t act_stride = (*act_row + 63) & ~size_t{63};
-  uint8_t* act = activation_scratch(act_stride * n_tokens);
+  // The panels' offsets into a row are gathered as int32.
+  const GemmKernel* gemm = w.row_stride <= size_t(INT32_MAX / kPanelRows) ? gemm_kernel(w.type, isa) : nullptr;
+  const size_t info_stride = gemm ? size_t(w.cols / 32) : 0;  // gemm types have 32-element blocks
+  const size_t info_offset = act_stride * n_tokens;
+  uint8_t* act = activation_scratch(info_offset + info_stride * n_tokens * sizeof(ActBlockInfo));
+  auto* info = reinterpret_cast<ActBlockInfo*>(act + info_offset);  // act_stride keeps it aligned
 
   auto quantize_tokens = [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) quantize_row(act_type, x + t * ldx, act + t * act_stride, w.cols);
+    for (int64_t t = t0; t < t1; ++t) {
+      quantize_row(act_type, x + t * ldx, act + t * act_stride, w.cols);
+      if (gemm) gemm->prepare(w.cols, act + t * act_stride, info + t * info_stride);
+    }
   };
   if (pool && n_tokens > 1 && n_tokens * w.cols >= kParallelQuantElems)
     pool->parallel_for(n_tokens, quantize_tokens);
   else
     quantize_tokens(0, n_tokens, 0);
 
-  const RowJob job{static_cast<const uint8_t*>(w.data), w.row_stride, w.cols, act, act_stride, n_tokens,
-                   y, ldy, vec_dot_fn(w.type, isa),
-                   {vec_dot_tile_fn(w.type, isa, 1), vec_dot_tile_fn(w.type, isa, 2)}};
-  if (pool && pool->size() > 1)
+  const RowJob job{static_cast<const uint8_t*>(w.data), w.row_stride, w.rows, w.cols, act, act_stride,
+                   n_tokens, y, ldy, vec_dot_fn(w.type, isa), gemm, info, info_stride};
+  const bool parallel = pool && pool->size() > 1;
+  if (gemm) {
+    const int64_t n_panels = (w.rows + kPanelRows - 1) / kPanelRows;
+    if (parallel)
+      pool->parallel_for(n_panels, [&](int64_t p0, int64_t p1, int) { job.panels(p0, p1); });
+    else
+      job.panels(0, n_panels);
+  } else if (parallel) {
     pool->parallel_for(w.rows, [&](int64_t r0, int64_t r1, int) { job.rows(r0, r1); }, kRowTile);
-  else
+  } else {
     job.rows(0, w.rows);
+  }
 }
 
 }  // namespace loom

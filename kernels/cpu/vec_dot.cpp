@@ -39,12 +39,12 @@ VecDotFn vec_dot_fn(GgmlType weight_type, Isa isa) {
                     std::string(ggml_type_info(weight_type).name));
 }
 
-VecDotTileFn vec_dot_tile_fn(GgmlType weight_type, Isa isa, int tokens) {
-  if (isa != Isa::Avx512 || !isa_supported(isa) || tokens < 1 || tokens > 2) return nullptr;
+const GemmKernel* gemm_kernel(GgmlType weight_type, Isa isa) {
+  if (isa != Isa::Avx512 || !isa_supported(isa)) return nullptr;
   switch (weight_type) {
-    case GgmlType::Q4_0: return avx512::kTilesQ4_0[tokens - 1];
-    case GgmlType::Q4_1: return avx512::kTilesQ4_1[tokens - 1];
-    case GgmlType::Q8_0: return avx512::kTilesQ8_0[tokens - 1];
+    case GgmlType::Q4_0: return &avx512::kGemmQ4_0;
+    case GgmlType::Q4_1: return &avx512::kGemmQ4_1;
+    case GgmlType::Q8_0: return &avx512::kGemmQ8_0;
     default: return nullptr;
   }
 }

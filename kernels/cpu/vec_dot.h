@@ -15,13 +15,35 @@ namespace loom {
 // Returns sum_k W[k] * A[k] (n a whole number of blocks of both types).
 using VecDotFn = float (*)(int64_t n, const void* weights, const void* activations);
 
-// A register tile: out[t * ldo + r] = dot of weight row r (at weights +
-// r * w_stride) and activation row t (at activations + t * a_stride), for
-// r < kTileRows and t < the tile's token count. Bit-identical to one VecDotFn
-// call per (r, t), but loads and converts each operand once per tile.
-inline constexpr int kTileRows = 4;
-using VecDotTileFn = void (*)(int64_t n, const void* weights, size_t w_stride, const void* activations,
-                              size_t a_stride, float* out, int64_t ldo);
+// Per activation block, filled once per token and matmul call for the GEMM
+// panels: d = the block's scale; s = Q8_1's d*sum(q) (for Q4_1 weights);
+// corr = c * sum(q), the integer correction for weights stored with an
+// unsigned offset c (8 for Q4_0, 128 for Q8_0).
+struct ActBlockInfo {
+  float d;
+  float s;
+  int32_t corr;
+  int32_t unused;
+};
+
+// A GEMM panel: up to kPanelRows weight rows, one per register lane, times any
+// number of tokens. Each weight block is unpacked once and reused for every
+// token. Per (row, token) output the arithmetic is fixed: for each block in
+// order, the exact integer dot s, then acc = fma(float(s), d_w * d_a, acc)
+// (Q4_1: then acc = fma(m_w, s_a, acc)); so the result does not depend on
+// the row's panel neighbours, the token count or the token's position.
+inline constexpr int kPanelRows = 16;
+struct GemmKernel {
+  // info[0 .. n/32) for one activation row (activation_type of the weights).
+  void (*prepare)(int64_t n, const void* activations, ActBlockInfo* info);
+  // out[t * ldo + r] = dot(weight row r at weights + r * w_stride, activation
+  // row t at activations + t * a_stride) for r < rows (1..kPanelRows), t <
+  // n_tokens; info for token t at info + t * info_stride. w_stride * 16 must
+  // fit in int32 (see gemm_kernel()).
+  void (*panel)(int64_t n, const void* weights, size_t w_stride, int rows, const void* activations,
+                size_t a_stride, const ActBlockInfo* info, size_t info_stride, int64_t n_tokens, float* out,
+                int64_t ldo);
+};
 
 // The kernel for `weight_type` on `isa` (falls back to a narrower ISA where a
 // type has no wider kernel). Throws KernelError for an unsupported type or an
@@ -29,8 +51,10 @@ using VecDotTileFn = void (*)(int64_t n, const void* weights, size_t w_stride, c
 VecDotFn vec_dot_fn(GgmlType weight_type, Isa isa);
 inline VecDotFn vec_dot_fn(GgmlType weight_type) { return vec_dot_fn(weight_type, active_isa()); }
 
-// The kTileRows x `tokens` (1 or 2) tile kernel for `weight_type` on `isa`,
-// or nullptr where there is none (then call vec_dot_fn per output: same bits).
-VecDotTileFn vec_dot_tile_fn(GgmlType weight_type, Isa isa, int tokens);
+// The GEMM panel kernel for `weight_type` on `isa`, or nullptr where there is
+// none (then matmul calls vec_dot_fn per output). Where one exists,
+// vec_dot_fn(weight_type, isa) is that panel with one row and one token, so
+// both give the same bits.
+const GemmKernel* gemm_kernel(GgmlType weight_type, Isa isa);
 
 }  // namespace loom

@@ -1,10 +1,12 @@
-// AVX-512 (F/BW/VL/DQ + VNNI) dot kernels. Quantized ones handle two 32-element
-// blocks per 512-bit register: dpbusd multiplies unsigned weight bytes by signed
-// activation bytes and sums groups of 4 into 16 int32 lanes (lanes 0-7: first
-// block, 8-15: second), which are converted to float and scaled per block.
+// AVX-512 (F/BW/VL/DQ + VNNI) dot kernels. The quantized ones (Q4_0, Q4_1,
+// Q8_0) are 16-row GEMM panels: one weight row per lane, vpdpbusd of unsigned
+// weight bytes by broadcast signed activation bytes; a single dot is a panel
+// of one row and one token. Float ones are plain lane-parallel loops.
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
+#include <vector>
 
 // GCC 12 flags the deliberately undefined pass-through operands inside its own
 // AVX-512 intrinsic headers (a known false positive); nothing here is uninitialized.
@@ -18,206 +20,239 @@
 namespace loom::avx512 {
 namespace {
 
-// The two fp16 values at a and the two at b as floats {a0, a1, b0, b1}: the
-// (d, m) / (d, s) pairs of two blocks in one conversion. Broadcast loads run
-// on the load ports, keeping the shuffle port (the bottleneck here) free.
-inline __m128 half_pairs(const void* a, const void* b) {
-  int32_t ua, ub;
-  std::memcpy(&ua, a, 4);
-  std::memcpy(&ub, b, 4);
-  return _mm_cvtph_ps(_mm_mask_set1_epi32(_mm_set1_epi32(ua), 0b1010, ub));
-}
+// ---- GEMM panels ---------------------------------------------------------
+// Lane l of every register belongs to weight row l of the panel. A block of
+// 32 weights per row is unpacked into 8 registers q[g]: lane l holds the 4
+// unsigned bytes of row l that pair with activation bytes 4g..4g+3, so one
+// vpdpbusd with those 4 activation bytes broadcast (a memory operand)
+// advances 16 rows at once. Per (row, token) the float work is one convert
+// and one fma per block, in block order: the same bits for any panel, token
+// count or row count (lanes never mix).
 
-// Per-lane block scale: lanes 0-7 get v[0] (first block), lanes 8-15 get v[2].
-inline __m512 spread_scales(__m128 v) {
-  const __m512i idx = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);
-  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v));
-}
-
-// Bytes [a low nibbles, a high nibbles, b low, b high]: elements 0..31 of
-// each block. 128-bit broadcasts from memory plus a blend avoid a shuffle.
-inline __m512i unpack_nibbles(const uint8_t* qa, const uint8_t* qb) {
-  const __m512i a = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa)));
-  const __m512i b = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)));
-  const __m512i v = _mm512_mask_blend_epi64(0xF0, a, b);
-  return _mm512_and_si512(_mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)),
-                          _mm512_set1_epi8(0x0F));
-}
-
-inline __m512i load_pair(const int8_t* a, const int8_t* b) {
-  return _mm512_inserti64x4(
-      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
-}
-
-// One block in the low half, zeros in the high half (odd tail): the zero
-// activations make the high lanes' dot products 0.
-inline __m512i load_single(const int8_t* a) {
-  return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)));
-}
-
-inline float hsum128(__m128 v) {
-  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-  return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
-}
-
-// signed x signed bytes via dpbusd: |x| (unsigned) times y with x's sign.
-inline __m512i dot_s8(__m512i x, __m512i y) {
-  const __m512i y_signed = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
-  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), y_signed);
-}
-
-}  // namespace
-
-namespace {
-
-// Each quantized kernel is written for a tile of R weight rows x T tokens:
-// activation bytes and scales are loaded once per step for all R rows, weight
-// nibbles and scales once for all T tokens. Per (row, token) the operations,
-// and so the bits of the result, are exactly those of the 1 x 1 kernel, which
-// keeps matmul batch- and split-invariant.
-// Step i covers blocks i and j = i + 1 (or only i for an odd tail, with zero
-// activations in the high half).
-
-// A register tile of R weight rows x T tokens; out[t * ldo + r].
-struct Tile {
-  const uint8_t* w;  // R rows, w_stride bytes apart
-  size_t w_stride;
-  const uint8_t* a;  // T activation rows, a_stride bytes apart
-  size_t a_stride;
-  float* out;
-  int64_t ldo;
+struct PanelBlock {
+  __m512i q[8];
+  __m512 d;  // row scales
+  __m512 m;  // Q4_1 row minimums (unused otherwise)
 };
 
-template <int R, int T>
-void q4_1_tile(int64_t n, const Tile& tile) {
-  const BlockQ4_1* x[R];
-  const BlockQ8_1* y[T];
-  __m512 acc[R][T];
-  __m128 acc_min[R][T];  // odd lanes: sum of m_x * s_y
-  for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ4_1*>(tile.w + r * tile.w_stride);
-  for (int t = 0; t < T; ++t) y[t] = reinterpret_cast<const BlockQ8_1*>(tile.a + t * tile.a_stride);
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps(), acc_min[r][t] = _mm_setzero_ps();
-  const int64_t nb = n / kQK;
-  for (int64_t i = 0; i < nb; i += 2) {
-    const bool pair = i + 1 < nb;
-    const int64_t j = pair ? i + 1 : i;
-    __m128 ys[T];
-    __m512i yv[T];
-    for (int t = 0; t < T; ++t) {
-      ys[t] = half_pairs(&y[t][i].d, &y[t][j].d);
-      yv[t] = pair ? load_pair(y[t][i].qs, y[t][j].qs) : load_single(y[t][i].qs);
-    }
-    for (int r = 0; r < R; ++r) {
-      const __m128 xs = half_pairs(&x[r][i].d, &x[r][j].d);
-      const __m512i q = unpack_nibbles(x[r][i].qs, x[r][j].qs);
-      for (int t = 0; t < T; ++t) {
-        // {dx_i*dy_i, mx_i*sy_i, dx_j*dy_j, mx_j*sy_j}
-        const __m128 p = _mm_mul_ps(xs, ys[t]);
-        acc_min[r][t] = _mm_mask_add_ps(acc_min[r][t], pair ? 0b1010 : 0b0010, acc_min[r][t], p);
-        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, yv[t]);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), spread_scales(p), acc[r][t]);
-      }
-    }
+// Where a panel's rows are: row l (clamped to rows - 1 so a short panel
+// reads only real rows) at base + idx[l].
+struct PanelRows {
+  const uint8_t* base;
+  size_t stride;
+  int rows;
+  __m512i idx;  // byte offsets of the rows, for the scale gathers
+
+  PanelRows(const void* w, size_t w_stride, int n_rows)
+      : base(static_cast<const uint8_t*>(w)), stride(w_stride), rows(n_rows) {
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    idx = _mm512_mullo_epi32(_mm512_min_epi32(lane, _mm512_set1_epi32(rows - 1)),
+                             _mm512_set1_epi32(int32_t(stride)));
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t)
-      tile.out[t * tile.ldo + r] = _mm512_reduce_add_ps(acc[r][t]) + hsum128(acc_min[r][t]);
+  const uint8_t* row(int l) const { return base + size_t(l < rows ? l : rows - 1) * stride; }
+};
+
+// v[g] lane l = dword g of the 16 bytes at rows.row(l) + off.
+inline void transpose_16x4(const PanelRows& rows, size_t off, __m512i v[4]) {
+  __m512i z[4];  // z[k], 128-bit lane j: row k + 4j
+  for (int k = 0; k < 4; ++k) {
+    auto ld = [&](int l) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows.row(l) + off)); };
+    z[k] = _mm512_broadcast_i32x4(ld(k));
+    z[k] = _mm512_mask_broadcast_i32x4(z[k], 0x00F0, ld(k + 4));
+    z[k] = _mm512_mask_broadcast_i32x4(z[k], 0x0F00, ld(k + 8));
+    z[k] = _mm512_mask_broadcast_i32x4(z[k], 0xF000, ld(k + 12));
+  }
+  const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+  v[0] = _mm512_unpacklo_epi64(t0, t2);
+  v[1] = _mm512_unpackhi_epi64(t0, t2);
+  v[2] = _mm512_unpacklo_epi64(t1, t3);
+  v[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-template <int R, int T>
-void q4_0_tile(int64_t n, const Tile& tile) {
-  const BlockQ4_0* x[R];
-  const BlockQ8_0* y[T];
-  __m512 acc[R][T];
-  for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ4_0*>(tile.w + r * tile.w_stride);
-  for (int t = 0; t < T; ++t) y[t] = reinterpret_cast<const BlockQ8_0*>(tile.a + t * tile.a_stride);
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  const int64_t nb = n / kQK;
-  for (int64_t i = 0; i < nb; i += 2) {
-    const bool pair = i + 1 < nb;
-    const int64_t j = pair ? i + 1 : i;
-    __m128 ys[T];
-    __m512i yv[T], y8[T];
-    for (int t = 0; t < T; ++t) {
-      // Lanes 1 and 3 hold the first qs bytes read as fp16: unused.
-      ys[t] = half_pairs(&y[t][i].d, &y[t][j].d);
-      yv[t] = pair ? load_pair(y[t][i].qs, y[t][j].qs) : load_single(y[t][i].qs);
-      // sum (q - 8) * y = sum q*y - 8 * sum y
-      y8[t] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), yv[t]);
-    }
-    for (int r = 0; r < R; ++r) {
-      const __m128 xs = half_pairs(&x[r][i].d, &x[r][j].d);
-      const __m512i q = unpack_nibbles(x[r][i].qs, x[r][j].qs);
-      for (int t = 0; t < T; ++t) {
-        const __m128 p = _mm_mul_ps(xs, ys[t]);
-        const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, yv[t]), y8[t]);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), spread_scales(p), acc[r][t]);
-      }
-    }
+// The 32-bit word at the start of each row's block (d, then m or qs bytes).
+inline __m512i gather_head(const PanelRows& rows, size_t block_off) {
+  return _mm512_i32gather_epi32(rows.idx, rows.base + block_off, 1);
+}
+inline __m512 low_half_to_float(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
+
+// Q4_0 / Q4_1: nibbles as they are (0..15); Q4_0's -8 is applied through
+// the activation side's corr = 8 * sum(y).
+template <typename Block>
+inline PanelBlock unpack_q4(const PanelRows& rows, int64_t b) {
+  PanelBlock pb;
+  const size_t off = size_t(b) * sizeof(Block);
+  __m512i v[4];
+  transpose_16x4(rows, off + offsetof(Block, qs), v);
+  const __m512i lo = _mm512_set1_epi8(0x0F);
+  for (int g = 0; g < 4; ++g) {
+    pb.q[g] = _mm512_and_si512(v[g], lo);                             // elements 4g..4g+3
+    pb.q[g + 4] = _mm512_and_si512(_mm512_srli_epi32(v[g], 4), lo);  // elements 16+4g..
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) tile.out[t * tile.ldo + r] = _mm512_reduce_add_ps(acc[r][t]);
+  const __m512i head = gather_head(rows, off);
+  pb.d = low_half_to_float(head);
+  pb.m = low_half_to_float(_mm512_srli_epi32(head, 16));  // Q4_1's m; garbage for Q4_0, unused
+  return pb;
 }
 
-template <int R, int T>
-void q8_0_tile(int64_t n, const Tile& tile) {
-  const BlockQ8_0* x[R];
-  const BlockQ8_0* y[T];
-  __m512 acc[R][T];
-  for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const BlockQ8_0*>(tile.w + r * tile.w_stride);
-  for (int t = 0; t < T; ++t) y[t] = reinterpret_cast<const BlockQ8_0*>(tile.a + t * tile.a_stride);
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  const int64_t nb = n / kQK;
-  for (int64_t i = 0; i < nb; i += 2) {
-    const bool pair = i + 1 < nb;
-    const int64_t j = pair ? i + 1 : i;
-    __m128 ys[T];
-    __m512i yv[T];
-    for (int t = 0; t < T; ++t) {
-      ys[t] = half_pairs(&y[t][i].d, &y[t][j].d);
-      yv[t] = pair ? load_pair(y[t][i].qs, y[t][j].qs) : load_single(y[t][i].qs);
-    }
-    for (int r = 0; r < R; ++r) {
-      const __m128 xs = half_pairs(&x[r][i].d, &x[r][j].d);
-      const __m512i xv = load_pair(x[r][i].qs, x[r][j].qs);
-      for (int t = 0; t < T; ++t) {
-        const __m128 p = _mm_mul_ps(xs, ys[t]);
-        const __m512i dot = dot_s8(xv, yv[t]);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), spread_scales(p), acc[r][t]);
-      }
-    }
+// Q8_0: signed bytes + 128 (unsigned for vpdpbusd); corr = 128 * sum(y).
+inline PanelBlock unpack_q8_0(const PanelRows& rows, int64_t b) {
+  PanelBlock pb;
+  const size_t off = size_t(b) * sizeof(BlockQ8_0);
+  const __m512i bias = _mm512_set1_epi8(int8_t(0x80));
+  __m512i v[4];
+  for (int half = 0; half < 2; ++half) {
+    transpose_16x4(rows, off + offsetof(BlockQ8_0, qs) + 16 * half, v);
+    for (int g = 0; g < 4; ++g) pb.q[4 * half + g] = _mm512_xor_si512(v[g], bias);
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) tile.out[t * tile.ldo + r] = _mm512_reduce_add_ps(acc[r][t]);
+  pb.d = low_half_to_float(gather_head(rows, off));
+  pb.m = _mm512_setzero_ps();
+  return pb;
 }
 
-template <void (*Kernel)(int64_t, const Tile&)>
-float one_dot(int64_t n, const void* w, const void* a) {
+enum class Fmt { Q4_0, Q4_1, Q8_0 };
+
+template <Fmt F>
+inline PanelBlock unpack(const PanelRows& rows, int64_t b) {
+  if constexpr (F == Fmt::Q4_0) return unpack_q4<BlockQ4_0>(rows, b);
+  if constexpr (F == Fmt::Q4_1) return unpack_q4<BlockQ4_1>(rows, b);
+  if constexpr (F == Fmt::Q8_0) return unpack_q8_0(rows, b);
+}
+
+// Activation rows of a token group, and where block b's bytes are.
+template <Fmt F>
+constexpr size_t kActBlockBytes = F == Fmt::Q4_1 ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+template <Fmt F>
+constexpr size_t kActQsOffset = F == Fmt::Q4_1 ? offsetof(BlockQ8_1, qs) : offsetof(BlockQ8_0, qs);
+
+inline __m512i bcast_dword(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// acc[t] += this block's contribution for T tokens (the fixed per-output order).
+template <Fmt F, int T>
+inline void accumulate(const PanelBlock& w, const int8_t* const ya[T], const ActBlockInfo* const info[T],
+                       __m512 acc[T]) {
+  for (int t = 0; t < T; ++t) {
+    const int8_t* y = ya[t];
+    // Two independent integer chains (exact: their order does not matter).
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.q[0], bcast_dword(y));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.q[1], bcast_dword(y + 4));
+    for (int g = 2; g < 8; g += 2) {
+      s0 = _mm512_dpbusd_epi32(s0, w.q[g], bcast_dword(y + 4 * g));
+      s1 = _mm512_dpbusd_epi32(s1, w.q[g + 1], bcast_dword(y + 4 * g + 4));
+    }
+    __m512i s = _mm512_add_epi32(s0, s1);
+    if constexpr (F != Fmt::Q4_1) s = _mm512_sub_epi32(s, _mm512_set1_epi32(info[t]->corr));
+    const __m512 scale = _mm512_mul_ps(w.d, _mm512_set1_ps(info[t]->d));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[t]);
+    if constexpr (F == Fmt::Q4_1) acc[t] = _mm512_fmadd_ps(w.m, _mm512_set1_ps(info[t]->s), acc[t]);
+  }
+}
+
+struct PanelArgs {
+  int64_t nb;
+  const uint8_t* act;
+  size_t a_stride;
+  const ActBlockInfo* info;
+  size_t info_stride;
+  float* out;
+  int64_t ldo;
+  __mmask16 store_mask;
+};
+
+// Tokens [t0, t0 + T) over all blocks; block b's weights from get(b).
+template <Fmt F, int T, typename GetBlock>
+inline void token_group(const PanelArgs& p, int64_t t0, GetBlock get) {
+  __m512 acc[T];
+  const int8_t* ya[T];
+  const ActBlockInfo* info[T];
+  for (int t = 0; t < T; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    ya[t] = reinterpret_cast<const int8_t*>(p.act + (t0 + t) * p.a_stride + kActQsOffset<F>);
+    info[t] = p.info + (t0 + t) * p.info_stride;
+  }
+  for (int64_t b = 0; b < p.nb; ++b) {
+    accumulate<F, T>(get(b), ya, info, acc);
+    for (int t = 0; t < T; ++t) ya[t] += kActBlockBytes<F>, ++info[t];
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(p.out + (t0 + t) * p.ldo, p.store_mask, acc[t]);
+}
+
+// Grow-only per-thread buffer for an unpacked panel (n/32 PanelBlocks: 30 KB
+// for 1536 columns, so it stays in L1/L2 while the tokens stream past).
+PanelBlock* panel_scratch(int64_t nb) {
+  thread_local std::vector<PanelBlock> buf;
+  if (size_t(nb) > buf.size()) buf.resize(size_t(nb));
+  return buf.data();
+}
+
+template <Fmt F>
+void gemm_panel(int64_t n, const void* w, size_t w_stride, int rows, const void* act, size_t a_stride,
+                const ActBlockInfo* info, size_t info_stride, int64_t n_tokens, float* out, int64_t ldo) {
+  const PanelRows pr(w, w_stride, rows);
+  const PanelArgs p{n / kQK, static_cast<const uint8_t*>(act), a_stride, info, info_stride, out, ldo,
+                    __mmask16((1u << rows) - 1)};
+  // Decode: unpack straight into registers, once per block.
+  auto live = [&](int64_t b) { return unpack<F>(pr, b); };
+  if (n_tokens == 1) return token_group<F, 1>(p, 0, live);
+  if (n_tokens == 2) return token_group<F, 2>(p, 0, live);
+  // Batches: unpack the whole panel once, then stream groups of 4 tokens.
+  PanelBlock* panel = panel_scratch(p.nb);
+  for (int64_t b = 0; b < p.nb; ++b) panel[b] = unpack<F>(pr, b);
+  auto stored = [&](int64_t b) -> const PanelBlock& { return panel[b]; };
+  int64_t t = 0;
+  for (; t + 4 <= n_tokens; t += 4) token_group<F, 4>(p, t, stored);
+  switch (n_tokens - t) {
+    case 3: token_group<F, 3>(p, t, stored); break;
+    case 2: token_group<F, 2>(p, t, stored); break;
+    case 1: token_group<F, 1>(p, t, stored); break;
+    default: break;
+  }
+}
+
+// Activation-side block info. Q8_1 (for Q4_1): d and s; Q8_0: d and the
+// integer correction for the weights' unsigned offset.
+void prepare_q8_1(int64_t n, const void* act, ActBlockInfo* info) {
+  const auto* y = static_cast<const BlockQ8_1*>(act);
+  for (int64_t b = 0; b < n / kQK; ++b) info[b] = {half_to_float(y[b].d), half_to_float(y[b].s), 0, 0};
+}
+inline int32_t q8_sum(const int8_t* qs) {
+  // sum(y) = sum(y ^ 0x80 as unsigned) - 32 * 128, via one psadbw.
+  const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs)),
+                                     _mm256_set1_epi8(int8_t(0x80)));
+  const __m256i s = _mm256_sad_epu8(u, _mm256_setzero_si256());
+  const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  return int32_t(_mm_cvtsi128_si64(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)))) - 32 * 128;
+}
+template <int32_t Offset>
+void prepare_q8_0(int64_t n, const void* act, ActBlockInfo* info) {
+  const auto* y = static_cast<const BlockQ8_0*>(act);
+  for (int64_t b = 0; b < n / kQK; ++b) info[b] = {half_to_float(y[b].d), 0.f, Offset * q8_sum(y[b].qs), 0};
+}
+
+// One dot = the panel with one row and one token (same bits as in matmul).
+template <const GemmKernel& K>
+float panel_dot(int64_t n, const void* w, const void* a) {
+  thread_local std::vector<ActBlockInfo> info;
+  if (info.size() < size_t(n / kQK) + 1) info.resize(size_t(n / kQK) + 1);
+  K.prepare(n, a, info.data());
   float out;
-  Kernel(n, Tile{static_cast<const uint8_t*>(w), 0, static_cast<const uint8_t*>(a), 0, &out, 0});
+  K.panel(n, w, 0, 1, a, 0, info.data(), 0, 1, &out, 0);
   return out;
 }
 
-template <void (*Kernel)(int64_t, const Tile&)>
-void tile_dot(int64_t n, const void* w, size_t w_stride, const void* a, size_t a_stride, float* out,
-              int64_t ldo) {
-  Kernel(n, Tile{static_cast<const uint8_t*>(w), w_stride, static_cast<const uint8_t*>(a), a_stride, out, ldo});
-}
-
 }  // namespace
 
-float dot_q4_1_q8_1(int64_t n, const void* w, const void* a) { return one_dot<q4_1_tile<1, 1>>(n, w, a); }
-float dot_q4_0_q8_0(int64_t n, const void* w, const void* a) { return one_dot<q4_0_tile<1, 1>>(n, w, a); }
-float dot_q8_0_q8_0(int64_t n, const void* w, const void* a) { return one_dot<q8_0_tile<1, 1>>(n, w, a); }
+const GemmKernel kGemmQ4_0{prepare_q8_0<8>, gemm_panel<Fmt::Q4_0>};
+const GemmKernel kGemmQ4_1{prepare_q8_1, gemm_panel<Fmt::Q4_1>};
+const GemmKernel kGemmQ8_0{prepare_q8_0<128>, gemm_panel<Fmt::Q8_0>};
 
-// 4 rows x 1 token (decode) and 4 rows x 2 tokens (prefill) register tiles.
-const VecDotTileFn kTilesQ4_0[2] = {tile_dot<q4_0_tile<4, 1>>, tile_dot<q4_0_tile<4, 2>>};
-const VecDotTileFn kTilesQ4_1[2] = {tile_dot<q4_1_tile<4, 1>>, tile_dot<q4_1_tile<4, 2>>};
-const VecDotTileFn kTilesQ8_0[2] = {tile_dot<q8_0_tile<4, 1>>, tile_dot<q8_0_tile<4, 2>>};
+float dot_q4_0_q8_0(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ4_0>(n, w, a); }
+float dot_q4_1_q8_1(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ4_1>(n, w, a); }
+float dot_q8_0_q8_0(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ8_0>(n, w, a); }
 
 float dot_f32(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const float*>(w);

@@ -23,12 +23,12 @@ LOOM_DECLARE_DOTS(avx2)
 LOOM_DECLARE_DOTS(avx512)
 #undef LOOM_DECLARE_DOTS
 
-// Register tiles of 4 weight rows x 1 token ([0]) and x 2 tokens ([1]); see
-// VecDotTileFn in vec_dot.h.
+// 16-row GEMM panels (see GemmKernel in vec_dot.h); the AVX-512 dot kernels
+// of these types are the same panels with one row and one token.
 namespace avx512 {
-extern const VecDotTileFn kTilesQ4_0[2];
-extern const VecDotTileFn kTilesQ4_1[2];
-extern const VecDotTileFn kTilesQ8_0[2];
+extern const GemmKernel kGemmQ4_0;
+extern const GemmKernel kGemmQ4_1;
+extern const GemmKernel kGemmQ8_0;
 }  // namespace avx512
 
 // K-quants x Q8_K on every ISA, bit-identical to scalar (exact integer sums

@@ -98,38 +98,50 @@ TEST_P(VecDot, MatchesFloat64ReferencesOnEveryIsa) {
 INSTANTIATE_TEST_SUITE_P(AllTypes, VecDot, ::testing::ValuesIn(test::kWeightTypes),
                          [](const auto& info) { return test::type_name(info.param); });
 
-// The register-tile kernels give the same bits as one vec_dot per output.
-TEST_P(VecDot, TileKernelsMatchOneDotBitwise) {
+// The GEMM panels give the same bits as one vec_dot per output, for every
+// panel height and token count (decode path: 1-2 tokens unpacked in
+// registers; batches: a stored panel and groups of 4 + remainder), and
+// write nothing outside rows x tokens.
+TEST_P(VecDot, GemmPanelMatchesOneDotBitwise) {
   const GgmlType type = GetParam();
   const GgmlType atype = activation_type(type);
   std::mt19937 rng(99 + uint32_t(type));
   for (Isa isa : test::supported_isas()) {
+    const GemmKernel* gemm = gemm_kernel(type, isa);
+    if (!gemm) continue;
     const VecDotFn dot = vec_dot_fn(type, isa);
-    for (int tokens : {1, 2}) {
-      const VecDotTileFn tile = vec_dot_tile_fn(type, isa, tokens);
-      if (!tile) continue;
-      for (int64_t n : sizes_for(type)) {
-        const size_t w_stride = test::row_bytes(type, n) + 6;  // rows not packed
-        const size_t a_stride = test::row_bytes(atype, n) + 10;
-        std::vector<uint8_t> w(w_stride * kTileRows), a(a_stride * tokens);
-        for (int r = 0; r < kTileRows; ++r) {
-          const auto row = test::random_rows(type, 1, n, rng);
-          std::memcpy(&w[r * w_stride], row.data(), row.size());
-        }
-        for (int t = 0; t < tokens; ++t) {
-          const auto x = test::random_floats(n, rng);
-          quantize_row(atype, x.data(), &a[t * a_stride], n);
-        }
-        const int64_t ldo = kTileRows + 3;
-        std::vector<float> out(ldo * tokens, NAN);
-        tile(n, w.data(), w_stride, a.data(), a_stride, out.data(), ldo);
-        for (int t = 0; t < tokens; ++t)
-          for (int r = 0; r < kTileRows; ++r) {
-            const float one = dot(n, &w[r * w_stride], &a[t * a_stride]);
-            EXPECT_EQ(std::memcmp(&one, &out[t * ldo + r], 4), 0) << test::type_name(type) << " isa="
-                << isa_name(isa) << " n=" << n << " tokens=" << tokens << " r=" << r << " t=" << t;
-          }
+    for (int64_t n : sizes_for(type)) {
+      const size_t w_stride = test::row_bytes(type, n) + 6;  // rows not packed
+      const size_t a_stride = test::row_bytes(atype, n) + 10;
+      const int64_t nb = n / 32, max_tokens = 9;
+      std::vector<uint8_t> w(w_stride * kPanelRows), a(a_stride * max_tokens);
+      for (int r = 0; r < kPanelRows; ++r) {
+        const auto row = test::random_rows(type, 1, n, rng);
+        std::memcpy(&w[r * w_stride], row.data(), row.size());
       }
+      std::vector<ActBlockInfo> info(nb * max_tokens);
+      for (int t = 0; t < max_tokens; ++t) {
+        const auto x = test::random_floats(n, rng);
+        quantize_row(atype, x.data(), &a[t * a_stride], n);
+        gemm->prepare(n, &a[t * a_stride], &info[t * nb]);
+      }
+      for (int rows : {1, 5, 16})
+        for (int64_t tokens : {1, 2, 3, 4, 9}) {
+          const int64_t ldo = kPanelRows + 3;
+          std::vector<float> out(ldo * tokens, NAN);
+          gemm->panel(n, w.data(), w_stride, rows, a.data(), a_stride, info.data(), nb, tokens, out.data(), ldo);
+          for (int64_t t = 0; t < tokens; ++t)
+            for (int r = 0; r < ldo; ++r) {
+              if (r >= rows) {
+                EXPECT_TRUE(std::isnan(out[t * ldo + r])) << "written outside the panel: r=" << r;
+                continue;
+              }
+              const float one = dot(n, &w[r * w_stride], &a[t * a_stride]);
+              EXPECT_EQ(std::memcmp(&one, &out[t * ldo + r], 4), 0) << test::type_name(type) << " isa="
+                  << isa_name(isa) << " n=" << n << " rows=" << rows << " tokens=" << tokens << " r=" << r
+                  << " t=" << t;
+            }
+        }
     }
   }
 }
