@@ -39,6 +39,16 @@ class Sampler {
   const SamplingParams& params() const { return params_; }
   uint64_t seed() const { return seed_; }
   uint64_t draws() const { return draws_; }  // Philox counter: uniforms consumed so far
+  const std::deque<int32_t>& history() const { return history_; }  // penalty window, oldest first
+
+  // What sample() does to this sampler's state, for a token chosen elsewhere
+  // by an exact reproduction of it (the CUDA backend's device sampler):
+  // advances the Philox counter when that choice consumed a uniform, then
+  // accept()s the token.
+  void record_sample(int32_t token, bool drew_uniform) {
+    if (drew_uniform) ++draws_;
+    accept(token);
+  }
 
  private:
   void apply_penalties(std::span<float> logits) const;

@@ -1,0 +1,56 @@
+// Attention for one layer: the decode group (one query token per sequence,
+// rows [0, n_decode)) through the split-K decode kernel, the prefill group
+// (rows after it) through the tensor-core prefill kernel. Both read the
+// step's padded block tables as CSR with indptr[s] = s * max_blocks_per_seq.
+#include <cmath>
+
+#include "backends/cuda/cuda_forward.h"
+#include "kernels/cuda/attention/decode_attention.cuh"
+#include "kernels/cuda/attention/prefill_attention.cuh"
+
+namespace loom::cuda_backend {
+
+void CudaForward::attend(int32_t l, const StepShape& s) {
+  const StepCapacity& cap = meta_.capacity();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c_.head_dim));  // as the CPU
+  cuda::PagedKvCache kv;
+  kv.k = k_pool(l);
+  kv.v = v_pool(l);
+  kv.num_blocks = lim_.kv_blocks;
+  kv.block_size = lim_.block_size;
+  kv.n_kv_heads = c_.n_kv_heads;
+  kv.head_dim = c_.head_dim;
+  kv.block_indptr = meta_.indptr();
+  if (s.n_decode > 0) {
+    kv.batch = s.n_decode;
+    kv.block_indices = meta_.block_tables();
+    kv.kv_len = meta_.kv_len();
+    cuda::DecodeAttentionArgs a;
+    a.q = q_;
+    a.out = attn_;
+    a.n_heads = c_.n_heads;
+    a.scale = scale;
+    // Always the full context, so eager steps and graph replays (whose grid
+    // is fixed at capture) split every sequence identically.
+    a.max_kv_len = lim_.context;
+    a.split_len = lim_.split_len;
+    a.workspace = decode_ws_;
+    check_cuda(cuda::launch_decode_attention(kv, a, stream_), "launch_decode_attention");
+  }
+  if (s.n_prefill_seqs > 0) {
+    const size_t row0 = static_cast<size_t>(s.n_decode) * c_.q_dim();
+    kv.batch = s.n_prefill_seqs;
+    kv.block_indices = meta_.block_tables() + static_cast<size_t>(s.n_decode) * cap.max_blocks_per_seq;
+    kv.kv_len = meta_.kv_len() + s.n_decode;
+    cuda::PrefillAttentionArgs a;
+    a.q = q_ + row0;
+    a.out = attn_ + row0;
+    a.q_indptr = meta_.q_indptr();
+    a.max_q_len = s.prefill_max_q;
+    a.n_heads = c_.n_heads;
+    a.scale = scale;
+    check_cuda(cuda::launch_prefill_attention(kv, a, stream_), "launch_prefill_attention");
+  }
+}
+
+}  // namespace loom::cuda_backend

@@ -1,0 +1,62 @@
+#include "backends/cuda/memory_plan.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "backends/common/model/model_config.h"
+
+namespace loom::cuda_backend {
+namespace {
+
+std::string mib(int64_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%lld B (%.1f MiB)", static_cast<long long>(bytes),
+                static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const MemoryPlanInput& in) {
+  if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0)
+    throw ModelError("memory plan: block size, bytes per block and max_context must be positive");
+  if (in.kv_cache_fraction <= 0.0 || in.kv_cache_fraction > 1.0)
+    throw ModelError("kv_cache_fraction must be in (0, 1], got " + std::to_string(in.kv_cache_fraction));
+  const auto bpb = static_cast<int64_t>(in.bytes_per_block);
+  MemoryPlan p;
+  p.available = std::max<int64_t>(0, in.free_after_fixed - in.graph_reserve);
+  const int32_t blocks_per_seq = (in.max_context + in.block_size - 1) / in.block_size;
+  const int64_t cap = static_cast<int64_t>(blocks_per_seq) * std::max(1, in.max_num_seqs);
+  int64_t blocks = 0;
+  std::string source;
+  if (in.kv_blocks > 0) {
+    blocks = in.kv_blocks;
+    source = "kv_blocks " + std::to_string(in.kv_blocks);
+  } else {
+    const auto budget = static_cast<int64_t>(in.kv_cache_fraction * static_cast<double>(p.available));
+    blocks = std::min(cap, budget / bpb - 1);  // one block is the graph padding block
+    source = "kv_cache_fraction " + std::to_string(in.kv_cache_fraction) + " of " + mib(p.available);
+  }
+  const std::string numbers = "device " + mib(in.total) + ", weights " + mib(in.weight_bytes) +
+                              ", workspace " + mib(in.workspace_bytes) + ", graph reserve " +
+                              mib(in.graph_reserve) + ", free for KV " + mib(p.available) +
+                              ", " + mib(bpb) + " per block of " + std::to_string(in.block_size) +
+                              " tokens";
+  if (blocks < blocks_per_seq)
+    throw ModelError("KV cache budget too small: " + source + " gives " +
+                     std::to_string(std::max<int64_t>(blocks, 0)) + " blocks, one sequence of " +
+                     std::to_string(in.max_context) + " tokens needs " +
+                     std::to_string(blocks_per_seq) + " (" + numbers + ")");
+  p.blocks = static_cast<int32_t>(blocks);
+  p.kv_bytes = (blocks + 1) * bpb;
+  if (p.kv_bytes > p.available)
+    throw ModelError("KV cache of " + mib(p.kv_bytes) + " (" + source + ") does not fit: " + numbers);
+  p.report = "weights " + mib(in.weight_bytes) + "\nworkspace " + mib(in.workspace_bytes) +
+             "\ngraph reserve " + mib(in.graph_reserve) + "\nkv cache " + mib(p.kv_bytes) + " = " +
+             std::to_string(p.blocks) + "+1 blocks x " + mib(bpb) + " (" + source + ")" +
+             "\ndevice total " + mib(in.total) + ", left free " +
+             mib(p.available - p.kv_bytes);
+  return p;
+}
+
+}  // namespace loom::cuda_backend

@@ -1,0 +1,42 @@
+// How device memory is split at start-up (pure arithmetic, unit-tested
+// without a device):
+//   fixed     = weights + activation workspace + step metadata (allocated first)
+//   available = free after `fixed` - graph_reserve (CUDA graphs, cuBLAS workspace)
+//   budget    = kv_cache_fraction * available
+//   blocks    = budget / bytes_per_block, at most max_num_seqs full contexts;
+//               kv_blocks > 0 overrides the fraction (must still fit `available`)
+// One extra "padding" block is allocated beyond `blocks`: the rows that pad a
+// CUDA-graph decode batch write their K/V there (the scheduler never sees it).
+// A budget that cannot hold one max_context sequence is a ModelError with the numbers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace loom::cuda_backend {
+
+struct MemoryPlanInput {
+  int64_t total = 0;           // device memory
+  int64_t free_after_fixed = 0;  // free once weights and workspace are allocated
+  int64_t weight_bytes = 0;
+  int64_t workspace_bytes = 0;
+  int64_t graph_reserve = 0;
+  double kv_cache_fraction = 0.9;
+  int32_t kv_blocks = 0;  // > 0: exactly this many blocks
+  size_t bytes_per_block = 0;  // all layers, K and V
+  int32_t block_size = 16;
+  int32_t max_context = 0;
+  int32_t max_num_seqs = 1;
+};
+
+struct MemoryPlan {
+  int32_t blocks = 0;      // usable by the scheduler
+  int64_t kv_bytes = 0;    // (blocks + 1 padding block) * bytes_per_block
+  int64_t available = 0;   // what the KV cache could take
+  std::string report;      // one line per item, bytes
+};
+
+// Throws ModelError when the numbers cannot work.
+MemoryPlan plan_memory(const MemoryPlanInput& in);
+
+}  // namespace loom::cuda_backend
