@@ -24,7 +24,6 @@ GenerateResult generate(CpuModel& model, SingleSequence& seq, std::span<const in
   if (auto error = sampling::validate(opt.sampling)) throw std::invalid_argument(*error);
   const Tokenizer& tok = model.tokenizer();
   sampling::Sampler sampler(opt.sampling);
-  for (int32_t id : prompt) sampler.accept(id);
   IncrementalDetokenizer detok(tok, /*render_special=*/false);
   GenerateResult result;
   result.finish_reason = "length";
@@ -42,7 +41,6 @@ GenerateResult generate(CpuModel& model, SingleSequence& seq, std::span<const in
       break;
     }
     result.tokens.push_back(id);
-    sampler.accept(id);
     if (auto text = detok.push(id); !text.empty()) on_text(text);
     if (i + 1 < budget) logits = seq.feed(std::span<const int32_t>(&id, 1));
   }

@@ -131,7 +131,6 @@ void Engine::run_step() {
     EngineJob& job = *engine_jobs_.at(seq.id);
     const auto& r = results[seq.logits_row];
     sampled[seq.logits_row] = {r.token, is_stop_token(*model_.tokenizer, job.params, r.token)};
-    job.sampler.accept(r.token);
     if (sampled[seq.logits_row].stop) continue;  // end-of-generation tokens are not text
     OutMsg msg;
     msg.kind = OutMsg::Kind::kTokens;

@@ -22,8 +22,9 @@ class Executor {
  public:
   virtual ~Executor() = default;
   // Applies plan.copies, computes the KV of every scheduled token, and
-  // returns one sample per logits row (result[i] for logits_row i). The
-  // caller calls Sampler::accept on what it keeps.
+  // returns one sample per logits row (result[i] for logits_row i). Each
+  // row's Sampler records its token (penalty window, RNG counter), exactly
+  // as Sampler::sample does. Penalties cover generated tokens only.
   virtual std::vector<sampling::SampleResult> execute(const sched::StepPlan& plan,
                                                       std::span<const RowSampling> rows) = 0;
   virtual int32_t num_kv_blocks() const = 0;
