@@ -27,6 +27,12 @@ TEST(EngineLifecycle, CancelMidStreamEndsWithCancelled) {
   ASSERT_EQ(r.terminal->kind, JobEvent::Kind::kDone);
   EXPECT_EQ(r.terminal->finish_reason, FinishReason::kCancelled);
   EXPECT_LT(r.tokens.size(), 500u);
+  // The step that reported the cancel ran nothing; the engine must go on
+  // serving after it.
+  engine->submit(text_job("after", "Hello", 4), events.callback());
+  ASSERT_TRUE(events.wait_finished(2));
+  EXPECT_EQ(events.get("after").terminal->kind, JobEvent::Kind::kDone);
+  EXPECT_EQ(events.get("after").tokens.size(), 4u);
 }
 
 TEST(EngineLifecycle, DeadlineEndsWithDeadline) {

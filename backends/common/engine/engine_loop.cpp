@@ -1,5 +1,6 @@
 // The engine thread: schedule -> execute -> update, one step at a time.
 #include <algorithm>
+#include <thread>
 
 #include "backends/common/engine/engine.h"
 #include "backends/common/engine/engine_jobs.h"
@@ -29,8 +30,30 @@ TokenLogprobs to_logprobs(const sampling::SampleResult& r) {
 void Engine::engine_main() {
   while (take_inbox(/*may_wait=*/!scheduler_->has_unfinished())) {
     last_progress_ns_ = now_ns();
-    if (scheduler_->has_unfinished()) run_step();
+    if (!scheduler_->has_unfinished()) continue;
+    try {
+      run_step();
+    } catch (const std::exception& e) {
+      recover(e.what());
+    }
   }
+}
+
+// A step broke in a way fail_plan() could not contain (a bug): every job in
+// the engine gets an `internal` error and the scheduler starts afresh, so the
+// process keeps serving and no job is left without its terminal event.
+void Engine::recover(const std::string& what) {
+  for (auto& [rid, job] : engine_jobs_) {
+    if (job->failed) continue;
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kError;
+    msg.rid = rid;
+    msg.code = ErrorCode::kInternal;
+    msg.message = "engine step failed: " + what;
+    post_output(std::move(msg));
+  }
+  engine_jobs_.clear();
+  scheduler_ = std::make_unique<sched::Scheduler>(scheduler_->config());
 }
 
 // Applies queued commands; returns false when the engine should exit.
@@ -106,7 +129,13 @@ void Engine::run_step() {
     }
     engine_jobs_.erase(it);
   }
-  if (plan.empty()) return publish_stats(&plan, 0);
+  if (plan.empty()) {
+    // Every plan goes back to the scheduler, the empty ones too. Nothing to
+    // run while requests exist (all blocked) is not expected; don't spin.
+    scheduler_->update(plan, std::span<const sched::SampledToken>{});
+    if (scheduler_->has_unfinished()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return publish_stats(&plan, 0);
+  }
 
   std::vector<RowSampling> rows(plan.num_logits_rows);
   for (const auto& seq : plan.seqs) {
