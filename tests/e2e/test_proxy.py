@@ -1,0 +1,50 @@
+"""`loom proxy` in front of two real backends (loom serve --proxy): jobs are
+served through it, and when one backend is killed mid-job its jobs get
+`unavailable` while new jobs go to the survivor."""
+import re
+import signal
+import time
+import unittest
+
+import harness
+from loom_client import LoomClient, LoomError
+
+
+class ProxyTest(unittest.TestCase):
+    def test_worker_killed_mid_job(self):
+        harness.require_model(self)
+        tmp = harness.temp_dir()
+        front, back = f"ipc://{tmp}/front.sock", f"ipc://{tmp}/back.sock"
+        proxy = harness.Process([harness.LOOM, "proxy", "--frontend", front, "--backend", back,
+                                 "--heartbeat-ms", "200"], tmp, "proxy")
+        workers = [harness.serve(tmp, f"w{i}", proxy=back) for i in range(2)]
+        try:
+            with LoomClient(front, timeout=120) as c:
+                deadline = time.monotonic() + 120
+                while c.stats().get("workers_accepting", 0) < 2:
+                    self.assertLess(time.monotonic(), deadline, proxy.output())
+                    time.sleep(0.2)
+                self.assertTrue(c.generate_text(prompt="Hello there", max_tokens=4))
+                # Two long jobs: least-loaded routing puts one on each worker.
+                streams = [c.generate(prompt=f"Story {i}:", max_tokens=300, ignore_eos=True) for i in range(2)]
+                for s in streams:
+                    self.assertEqual(next(s)["type"], "delta")
+                workers[0].signal(signal.SIGKILL)
+                outcomes = []
+                for s in streams:
+                    try:
+                        events = list(s)
+                        outcomes.append(events[-1].get("finish_reason"))
+                    except LoomError as e:
+                        outcomes.append(e.code if hasattr(e, "code") else str(e))
+                self.assertIn("unavailable", [str(o) for o in outcomes], outcomes)
+                # New work goes to the survivor.
+                self.assertTrue(c.generate_text(prompt="Still there?", max_tokens=4))
+        finally:
+            for w in workers:
+                w.close()
+            proxy.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
