@@ -1,6 +1,7 @@
 #include "adapters/host/cli/model_options.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "backends/common/gguf/gguf_value.h"
@@ -27,6 +28,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
 }
 
 std::unique_ptr<CpuModel> load_model_with_progress(const ModelOptions& o) {
+  if (!std::filesystem::is_regular_file(o.model_path))
+    throw std::runtime_error("model file '" + o.model_path +
+                             "' does not exist; pass --model PATH (scripts/fetch_model.sh fetches SmolLM2)");
   auto progress = [](std::string_view stage, double fraction) {
     std::fprintf(stderr, "\rloading model: %-20.*s %3d%%", static_cast<int>(stage.size()), stage.data(),
                  static_cast<int>(fraction * 100));
