@@ -71,6 +71,7 @@ class Engine final : public EngineApi {
   void run_step();
   void fail_plan(const sched::StepPlan& plan, const std::string& message);
   void recover(const std::string& what);
+  void report_finish(const sched::FinishedRequest& f);
   void publish_stats(const sched::StepPlan* plan, int64_t new_tokens);
   // output thread (engine_output.cpp)
   void output_main();

@@ -17,6 +17,16 @@ bool is_stop_token(const Tokenizer& tok, const JobParams& p, int32_t id) {
   return std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), id) != p.stop_token_ids.end();
 }
 
+FinishReason to_finish_reason(sched::FinishReason r) {
+  switch (r) {
+    case sched::FinishReason::kStop: return FinishReason::kStop;
+    case sched::FinishReason::kLength: return FinishReason::kLength;
+    case sched::FinishReason::kCancelled: return FinishReason::kCancelled;
+    case sched::FinishReason::kDeadline: return FinishReason::kDeadline;
+  }
+  return FinishReason::kStop;
+}
+
 TokenLogprobs to_logprobs(const sampling::SampleResult& r) {
   TokenLogprobs lp;
   lp.token = r.token;
@@ -115,20 +125,7 @@ void Engine::admit(NewJob job) {
 void Engine::run_step() {
   const auto now = Clock::now();
   sched::StepPlan plan = scheduler_->schedule(now);
-  for (const auto& f : plan.finished) {
-    auto it = engine_jobs_.find(f.id);
-    if (it == engine_jobs_.end()) continue;
-    if (!it->second->failed) {
-      OutMsg msg;
-      msg.kind = OutMsg::Kind::kFinish;
-      msg.rid = f.id;
-      msg.reason = f.reason == sched::FinishReason::kDeadline ? FinishReason::kDeadline : FinishReason::kCancelled;
-      msg.first_scheduled = it->second->first_scheduled;
-      msg.cached_tokens = it->second->cached_tokens;
-      post_output(std::move(msg));
-    }
-    engine_jobs_.erase(it);
-  }
+  for (const auto& f : plan.finished) report_finish(f);
   if (plan.empty()) {
     // Every plan goes back to the scheduler, the empty ones too. Nothing to
     // run while requests exist (all blocked) is not expected; don't spin.
@@ -170,21 +167,25 @@ void Engine::run_step() {
     msg.cached_tokens = job.cached_tokens;
     post_output(std::move(msg));
   }
-  for (const auto& f : scheduler_->update(plan, sampled)) {
-    auto it = engine_jobs_.find(f.id);
-    if (it == engine_jobs_.end()) continue;
-    if (!it->second->failed) {
-      OutMsg msg;
-      msg.kind = OutMsg::Kind::kFinish;
-      msg.rid = f.id;
-      msg.reason = f.reason == sched::FinishReason::kLength ? FinishReason::kLength : FinishReason::kStop;
-      msg.first_scheduled = it->second->first_scheduled;
-      msg.cached_tokens = it->second->cached_tokens;
-      post_output(std::move(msg));
-    }
-    engine_jobs_.erase(it);
-  }
+  for (const auto& f : scheduler_->update(plan, sampled)) report_finish(f);
   publish_stats(&plan, plan.num_logits_rows);
+}
+
+// A request left the scheduler: its finish goes to the output thread (unless
+// an error already ended it there) and its engine-side state is dropped.
+void Engine::report_finish(const sched::FinishedRequest& f) {
+  auto it = engine_jobs_.find(f.id);
+  if (it == engine_jobs_.end()) return;
+  if (!it->second->failed) {
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kFinish;
+    msg.rid = f.id;
+    msg.reason = to_finish_reason(f.reason);
+    msg.first_scheduled = it->second->first_scheduled;
+    msg.cached_tokens = it->second->cached_tokens;
+    post_output(std::move(msg));
+  }
+  engine_jobs_.erase(it);
 }
 
 // The executor failed: every job of the step gets an `internal` error and
