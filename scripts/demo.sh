@@ -9,8 +9,11 @@ cd "$root"
 question=${1:-"What are three good reasons to learn to cook?"}
 echo "==> installing dependencies" >&2
 scripts/install_deps.sh
-echo "==> building" >&2
-build=$(scripts/build.sh release loom loom_cpu)
+echo "==> building (log: /tmp/loom-demo-build.log)" >&2
+if ! build=$(scripts/build.sh release loom loom_cpu 2>/tmp/loom-demo-build.log); then
+  tail -n 30 /tmp/loom-demo-build.log >&2
+  exit 1
+fi
 echo "==> fetching the model" >&2
 model=$(scripts/fetch_model.sh)
 
