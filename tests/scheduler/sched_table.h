@@ -44,6 +44,18 @@ struct Iteration {
   std::vector<RequestId> stop = {};  // flag these requests' samples as stop
 };
 
+// A scheduler config for table tests: pool size, block size and step limits.
+inline SchedulerConfig table_config(int num_blocks, int block_size, int max_seqs, int max_tokens,
+                                    int max_model_len) {
+  SchedulerConfig c;
+  c.num_blocks = num_blocks;
+  c.block_size = block_size;
+  c.max_num_seqs = max_seqs;
+  c.max_batched_tokens = max_tokens;
+  c.max_model_len = max_model_len;
+  return c;
+}
+
 inline RequestSpec spec(RequestId id, std::vector<TokenId> prompt, int max_new, int priority = 0) {
   RequestSpec s;
   s.id = id;

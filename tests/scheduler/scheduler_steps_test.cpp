@@ -12,13 +12,7 @@ using namespace loom::sched::testing;
 using R = FinishReason;
 
 SchedulerConfig config(int num_blocks, int block_size, int max_seqs, int max_tokens) {
-  SchedulerConfig c;
-  c.num_blocks = num_blocks;
-  c.block_size = block_size;
-  c.max_num_seqs = max_seqs;
-  c.max_batched_tokens = max_tokens;
-  c.max_model_len = 1024;
-  return c;
+  return table_config(num_blocks, block_size, max_seqs, max_tokens, /*max_model_len=*/1024);
 }
 
 TEST(SchedulerSteps, SimpleDecode) {
