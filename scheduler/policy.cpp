@@ -14,18 +14,24 @@ class ContinuousPolicy final : public CapacityPolicy {
     return preemptions >= max_preemptions_;
   }
   bool priority_preemption() const override { return true; }
+  // Later arrivals join the next steps anyway; admitting without compute
+  // would only hold blocks early.
+  bool admit_beyond_step_budget() const override { return false; }
 
  private:
   int max_preemptions_;
 };
 
 // Every request reserves its whole length, so nothing is ever preempted; the
-// batch forms in the first step after the previous one drained.
+// batch (up to max_num_seqs waiting requests, whatever the token budget) is
+// admitted in the first step after the previous one drained, and its
+// prefill runs chunked over the next steps.
 class StaticBatchPolicy final : public CapacityPolicy {
  public:
   bool admission_open(int num_running) const override { return num_running == 0; }
   bool reserve_full_length(int) const override { return true; }
   bool priority_preemption() const override { return false; }
+  bool admit_beyond_step_budget() const override { return true; }
 };
 
 }  // namespace

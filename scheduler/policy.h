@@ -21,6 +21,10 @@ class CapacityPolicy {
   virtual bool reserve_full_length(int preemptions) const = 0;
   // May a waiting request preempt running ones of strictly lower priority?
   virtual bool priority_preemption() const = 0;
+  // May admission go on once this step's token budget is spent? Such
+  // requests are admitted (blocks reserved) with no tokens this step and
+  // start their prefill in the following steps.
+  virtual bool admit_beyond_step_budget() const = 0;
 };
 
 // max_preemptions: K, the livelock bound of the continuous policy.

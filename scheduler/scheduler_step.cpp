@@ -148,7 +148,8 @@ void Scheduler::preempt(Request& r, StepPlan& plan) {
 }
 
 void Scheduler::admit_waiting(StepPlan& plan) {
-  while (!waiting_.empty() && draft_.budget > 0 &&
+  const bool beyond_budget = policy_->admit_beyond_step_budget();
+  while (!waiting_.empty() && (draft_.budget > 0 || beyond_budget) &&
          static_cast<int>(running_.size()) < config_.max_num_seqs) {
     Request& r = request(waiting_.begin()->id);
     if (r.preempted_step == step_id_) return;  // not back in the step that evicted it
@@ -158,7 +159,9 @@ void Scheduler::admit_waiting(StepPlan& plan) {
     int want = std::min(static_cast<int>(r.tokens.size()) - hit.num_tokens, draft_.budget);
     int n = largest_true(
         want, [&](int k) { return kv_.can_allocate(hit, hit.num_tokens + k, reserve_until); });
-    if (n == 0) return;  // head-of-line: FCFS, nobody jumps the queue
+    const bool admit_without_chunk =
+        n == 0 && beyond_budget && kv_.can_allocate(hit, hit.num_tokens, reserve_until);
+    if (n == 0 && !admit_without_chunk) return;  // head-of-line: FCFS, nobody jumps the queue
     kv_.allocate(r.id, hit, hit.num_tokens + n, r.cache_salt, reserve_until);
     waiting_.erase(waiting_.begin());
     running_.push_back(r.id);
@@ -169,7 +172,7 @@ void Scheduler::admit_waiting(StepPlan& plan) {
     counters_.prefix_query_tokens += static_cast<int64_t>(r.tokens.size());
     counters_.prefix_hit_tokens += hit.num_tokens;
     ++plan.counters.num_admitted;
-    plan_chunk(r, n);
+    if (n > 0) plan_chunk(r, n);
   }
 }
 

@@ -353,6 +353,28 @@ class Sim {
     EXPECT_EQ(st.prefix_hit_tokens, hits_);
   }
 
+  // The static policy admits its whole batch even past the step's token
+  // budget: such a request holds blocks (its prefix hit counts as computed)
+  // and starts its prefill in a later step.
+  void note_admitted_without_tokens(const StepPlan& plan) {
+    std::set<RequestId> planned;
+    for (const ScheduledSeq& seq : plan.seqs) planned.insert(seq.id);
+    for (auto& [id, m] : live_) {
+      if (m.has_blocks || planned.contains(id)) continue;
+      auto info = s_.info(id);
+      ASSERT_TRUE(info.has_value());
+      if (info->state != RequestState::kRunning) continue;
+      EXPECT_EQ(p_.policy, PolicyKind::kStaticBatch) << "request " << id << " admitted without tokens";
+      EXPECT_EQ(plan.counters.num_tokens, p_.max_tokens) << "admitted without tokens while budget was left";
+      EXPECT_EQ(info->num_computed % p_.block_size, 0);
+      EXPECT_LT(info->num_computed, static_cast<int>(m.tokens.size()));
+      queried_ += static_cast<int64_t>(m.tokens.size());
+      hits_ += info->num_computed;
+      m.computed = info->num_computed;
+      m.has_blocks = true;
+    }
+  }
+
   void one_step(int step) {
     const size_t live_before = live_.size();
     StepPlan plan = s_.schedule(TimePoint{} + std::chrono::milliseconds(step));
@@ -363,6 +385,7 @@ class Sim {
       live_.at(id).has_blocks = false;
       EXPECT_FALSE(s_.kv().contains(id));
     }
+    note_admitted_without_tokens(plan);
     check_and_execute(plan);
     if (::testing::Test::HasFatalFailure()) return;
     // Progress: a step with live work plans tokens or finishes something.

@@ -204,6 +204,26 @@ TEST(SchedulerSteps, StaticBatchAdmitsOnlyWhenDrained) {
   EXPECT_EQ(s.stats().preemptions, 0);
 }
 
+// The static batch is every waiting request (up to max_num_seqs), not what
+// one step's token budget can prefill: the rest start their prefill later.
+TEST(SchedulerSteps, StaticBatchAdmitsBeyondOneStepsBudget) {
+  SchedulerConfig c = config(8, 4, 4, 4);
+  c.policy = PolicyKind::kStaticBatch;
+  Scheduler s(c);
+  s.add(spec(1, {1, 2, 3}, 2));
+  s.add(spec(2, {4, 5, 6}, 1));
+  s.add(spec(3, {7, 8, 9}, 1));
+  run_table(s, {
+                   {.seqs = {{1, 0, 3, true, {0}}, {2, 0, 1, false, {1}}}},  // 3 admitted, no tokens
+                   {.before = [](Scheduler& s) { s.add(spec(4, {10}, 1)); },  // waits for the drain
+                    .seqs = {{1, 3, 1, true, {0}}, {2, 1, 2, true, {1}}, {3, 0, 1, false, {2}}},
+                    .finished_at_update = {{1, R::kLength}, {2, R::kLength}}},
+                   {.seqs = {{3, 1, 2, true, {2}}}, .finished_at_update = {{3, R::kLength}}},
+                   // 3's block holds 3 computed tokens: plain, freed last, reused first.
+                   {.seqs = {{4, 0, 1, true, {2}}}, .finished_at_update = {{4, R::kLength}}},
+               });
+}
+
 TEST(SchedulerSteps, StopFlagFinishesWithStop) {
   Scheduler s(config(8, 4, 4, 16));
   s.add(spec(1, {1, 2}, 10));
