@@ -1,22 +1,12 @@
 #include "backends/cpu/cpu_executor.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace loom {
 
 CpuExecutor::CpuExecutor(CpuModel& model) : model_(model) {}
 
-void CpuExecutor::copy_block(int32_t src, int32_t dst) {
-  CpuKvCache& kv = model_.kv_cache();
-  const ModelConfig& c = model_.config();
-  const size_t block_elems = static_cast<size_t>(kv.block_size()) * c.n_kv_heads * c.head_dim;
-  for (int32_t l = 0; l < c.n_layers; ++l) {
-    auto layer = kv.layer(l);
-    std::memcpy(layer.k + dst * block_elems, layer.k + src * block_elems, block_elems * sizeof(uint16_t));
-    std::memcpy(layer.v + dst * block_elems, layer.v + src * block_elems, block_elems * sizeof(uint16_t));
-  }
-}
+void CpuExecutor::copy_block(int32_t src, int32_t dst) { model_.kv_cache().copy_block(src, dst); }
 
 std::vector<sampling::SampleResult> CpuExecutor::execute(const sched::StepPlan& plan,
                                                          std::span<const RowSampling> rows) {

@@ -26,6 +26,7 @@ struct CpuModelOptions {
   int32_t block_size = 16;         // KV tokens per block
   int32_t kv_blocks = 0;           // 0: enough blocks for one full context
   int32_t max_context = 0;         // 0: the model's trained context length
+  KvCacheDtype kv_dtype = KvCacheDtype::kFp16;  // int8: ~1.9x the tokens per byte, small accuracy cost
 };
 
 // Called while loading: a stage name and the fraction done in [0, 1].
@@ -45,6 +46,7 @@ class CpuModel {
   int32_t context() const { return context_; }  // usable positions per sequence
   int32_t threads() const { return pool_->size(); }
   CpuKvCache& kv_cache() { return *kv_; }
+  const CpuKvCache& kv_cache() const { return *kv_; }
   int32_t max_batch_tokens() const { return forward_->max_batch_tokens(); }
   size_t weight_bytes() const;  // bytes of tensors the forward pass reads per token
 

@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/attention_int8.h"
 #include "kernels/cpu/dequant.h"
 #include "kernels/cpu/norm.h"
 
@@ -80,7 +81,7 @@ void LlamaForward::run(std::span<const SequenceChunk> batch, CpuKvCache& kv, flo
   check_batch(batch, kv);
   embed(batch);
   for (int32_t l = 0; l < c_.n_layers; ++l) {
-    attention_block(w_.layers[l], batch, kv.layer(l));
+    attention_block(w_.layers[l], batch, kv, l);
     ffn_block(w_.layers[l]);
   }
   compute_logits(batch, logits);
@@ -106,7 +107,7 @@ void LlamaForward::add_bias(float* rows, const float* bias, int64_t width) {
 }
 
 void LlamaForward::attention_block(const LlamaLayerWeights& w, std::span<const SequenceChunk> batch,
-                                   cpu::PagedKvMut kv) {
+                                   CpuKvCache& kv, int32_t layer) {
   const int64_t dim = c_.dim, qd = c_.q_dim(), kvd = c_.kv_dim();
   cpu::rms_norm(x_.data(), w.attn_norm, h_.data(), n_, dim, c_.rms_eps);
   matmul(w.wq, h_.data(), dim, n_, q_.data(), qd, pool_);
@@ -117,6 +118,20 @@ void LlamaForward::attention_block(const LlamaLayerWeights& w, std::span<const S
   add_bias(v_.data(), w.bv, kvd);
   cpu::rope_apply(rope_, q_.data(), static_cast<int32_t>(n_), c_.n_heads, positions_.data());
   cpu::rope_apply(rope_, k_.data(), static_cast<int32_t>(n_), c_.n_kv_heads, positions_.data());
+  if (kv.dtype() == KvCacheDtype::kInt8) {
+    store_and_attend(batch, kv.layer_int8(layer));
+  } else {
+    store_and_attend(batch, kv.layer(layer));
+  }
+  matmul(w.wo, attn_.data(), qd, n_, h_.data(), dim, pool_);
+  for (int64_t i = 0; i < n_ * dim; ++i) x_[i] += h_[i];
+}
+
+// Writes the batch's K/V rows (after RoPE) into the cache, rounded to fp16 or
+// quantized to int8 per (token, KV head), then attends.
+template <typename KvMut>
+void LlamaForward::store_and_attend(std::span<const SequenceChunk> batch, const KvMut& kv) {
+  const int64_t kvd = c_.kv_dim();
   int64_t row = 0;
   for (const auto& chunk : batch) {
     const auto n = static_cast<int32_t>(chunk.tokens.size());
@@ -125,13 +140,12 @@ void LlamaForward::attention_block(const LlamaLayerWeights& w, std::span<const S
     row += n;
   }
   attend(batch, kv.view());
-  matmul(w.wo, attn_.data(), qd, n_, h_.data(), dim, pool_);
-  for (int64_t i = 0; i < n_ * dim; ++i) x_[i] += h_[i];
 }
 
 // One parallel pass over every (query row, KV head) item of every chunk, so a
 // decode batch of many one-token sequences still spreads over all threads.
-void LlamaForward::attend(std::span<const SequenceChunk> batch, cpu::PagedKv kv) {
+template <typename Kv>
+void LlamaForward::attend(std::span<const SequenceChunk> batch, const Kv& kv) {
   std::vector<cpu::AttentionArgs> args;
   std::vector<int64_t> item_start{0};
   int64_t row = 0;

@@ -32,9 +32,13 @@ class LlamaForward {
  private:
   void check_batch(std::span<const SequenceChunk> batch, const CpuKvCache& kv) const;
   void embed(std::span<const SequenceChunk> batch);
-  void attention_block(const LlamaLayerWeights& w, std::span<const SequenceChunk> batch,
-                       cpu::PagedKvMut kv);
-  void attend(std::span<const SequenceChunk> batch, cpu::PagedKv kv);
+  void attention_block(const LlamaLayerWeights& w, std::span<const SequenceChunk> batch, CpuKvCache& kv,
+                       int32_t layer);
+  // KvMut: cpu::PagedKvMut (fp16) or cpu::PagedKvInt8Mut (int8); defined in the .cpp.
+  template <typename KvMut>
+  void store_and_attend(std::span<const SequenceChunk> batch, const KvMut& kv);
+  template <typename Kv>
+  void attend(std::span<const SequenceChunk> batch, const Kv& kv);
   void ffn_block(const LlamaLayerWeights& w);
   void compute_logits(std::span<const SequenceChunk> batch, float* logits);
   void add_bias(float* rows, const float* bias, int64_t width);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/attention_validate.h"
 #include "kernels/cpu/f16.h"
 #include "kernels/cpu/softmax.h"
 
@@ -13,37 +14,57 @@ namespace avx2 {  // attention_avx2.cpp; needs head_dim % 8 == 0
 void attention_items(const PagedKv& kv, const AttentionArgs& a, int64_t begin, int64_t end);
 }  // namespace avx2
 
-namespace {
+namespace detail {
 
-[[noreturn]] void fail(const char* fn, const std::string& what) {
+void attention_fail(const char* fn, const std::string& what) {
   throw std::invalid_argument(std::string(fn) + ": " + what);
 }
 
 void validate_layout(const char* fn, int32_t num_blocks, int32_t block_size, int32_t n_kv_heads,
                      int32_t head_dim, bool has_k, bool has_v) {
-  if (!has_k || !has_v) fail(fn, "kv.k and kv.v must not be null");
-  if (num_blocks <= 0) fail(fn, "kv.num_blocks must be > 0, got " + std::to_string(num_blocks));
-  if (block_size <= 0) fail(fn, "kv.block_size must be > 0, got " + std::to_string(block_size));
-  if (n_kv_heads <= 0) fail(fn, "kv.n_kv_heads must be > 0, got " + std::to_string(n_kv_heads));
-  if (head_dim <= 0) fail(fn, "kv.head_dim must be > 0, got " + std::to_string(head_dim));
+  if (!has_k || !has_v) attention_fail(fn, "kv.k and kv.v must not be null");
+  if (num_blocks <= 0) attention_fail(fn, "kv.num_blocks must be > 0, got " + std::to_string(num_blocks));
+  if (block_size <= 0) attention_fail(fn, "kv.block_size must be > 0, got " + std::to_string(block_size));
+  if (n_kv_heads <= 0) attention_fail(fn, "kv.n_kv_heads must be > 0, got " + std::to_string(n_kv_heads));
+  if (head_dim <= 0) attention_fail(fn, "kv.head_dim must be > 0, got " + std::to_string(head_dim));
 }
 
-// Every logical block holding a position < end_pos must map to a real block.
 void validate_table(const char* fn, const int32_t* table, int32_t table_len, int64_t end_pos,
                     int32_t block_size, int32_t num_blocks) {
   const int64_t needed = (end_pos + block_size - 1) / block_size;
-  if (needed > 0 && table == nullptr) fail(fn, "block_table must not be null");
+  if (needed > 0 && table == nullptr) attention_fail(fn, "block_table must not be null");
   if (table_len < needed) {
-    fail(fn, "block_table has " + std::to_string(table_len) + " entries, positions < " +
-                 std::to_string(end_pos) + " need " + std::to_string(needed));
+    attention_fail(fn, "block_table has " + std::to_string(table_len) + " entries, positions < " +
+                           std::to_string(end_pos) + " need " + std::to_string(needed));
   }
   for (int64_t b = 0; b < needed; ++b) {
     if (table[b] < 0 || table[b] >= num_blocks) {
-      fail(fn, "block_table[" + std::to_string(b) + "] = " + std::to_string(table[b]) +
-                   " is outside [0, " + std::to_string(num_blocks) + ")");
+      attention_fail(fn, "block_table[" + std::to_string(b) + "] = " + std::to_string(table[b]) +
+                             " is outside [0, " + std::to_string(num_blocks) + ")");
     }
   }
 }
+
+void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, int32_t block_size,
+                   int32_t num_blocks) {
+  if (a.n_q < 0) attention_fail(fn, "n_q must be >= 0, got " + std::to_string(a.n_q));
+  if (a.pos0 < 0) attention_fail(fn, "pos0 must be >= 0, got " + std::to_string(a.pos0));
+  if (a.n_heads <= 0 || a.n_heads % n_kv_heads != 0) {
+    attention_fail(fn, "n_heads (" + std::to_string(a.n_heads) + ") must be a positive multiple of n_kv_heads (" +
+                           std::to_string(n_kv_heads) + ")");
+  }
+  if (a.n_q > 0 && (a.q == nullptr || a.out == nullptr)) attention_fail(fn, "q and out must not be null");
+  validate_table(fn, a.block_table, a.block_table_len, static_cast<int64_t>(a.pos0) + a.n_q, block_size,
+                 num_blocks);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::attention_fail;
+using detail::validate_layout;
+using detail::validate_table;
 
 int64_t row_stride(const PagedKv& kv) { return static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim; }
 
@@ -83,15 +104,7 @@ void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, 
 void attention_validate(const PagedKv& kv, const AttentionArgs& a) {
   constexpr const char* fn = "attention_paged";
   validate_layout(fn, kv.num_blocks, kv.block_size, kv.n_kv_heads, kv.head_dim, kv.k, kv.v);
-  if (a.n_q < 0) fail(fn, "n_q must be >= 0, got " + std::to_string(a.n_q));
-  if (a.pos0 < 0) fail(fn, "pos0 must be >= 0, got " + std::to_string(a.pos0));
-  if (a.n_heads <= 0 || a.n_heads % kv.n_kv_heads != 0) {
-    fail(fn, "n_heads (" + std::to_string(a.n_heads) + ") must be a positive multiple of n_kv_heads (" +
-                 std::to_string(kv.n_kv_heads) + ")");
-  }
-  if (a.n_q > 0 && (a.q == nullptr || a.out == nullptr)) fail(fn, "q and out must not be null");
-  validate_table(fn, a.block_table, a.block_table_len, static_cast<int64_t>(a.pos0) + a.n_q,
-                 kv.block_size, kv.num_blocks);
+  detail::validate_args(fn, a, kv.n_kv_heads, kv.block_size, kv.num_blocks);
 }
 
 int64_t attention_work_items(const PagedKv& kv, const AttentionArgs& a) {
@@ -129,9 +142,9 @@ void kv_write(const PagedKvMut& kv, const float* k, const float* v, int32_t n, i
               const int32_t* block_table, int32_t block_table_len) {
   constexpr const char* fn = "kv_write";
   validate_layout(fn, kv.num_blocks, kv.block_size, kv.n_kv_heads, kv.head_dim, kv.k, kv.v);
-  if (n < 0) fail(fn, "n must be >= 0, got " + std::to_string(n));
-  if (pos0 < 0) fail(fn, "pos0 must be >= 0, got " + std::to_string(pos0));
-  if (n > 0 && (k == nullptr || v == nullptr)) fail(fn, "k and v rows must not be null");
+  if (n < 0) attention_fail(fn, "n must be >= 0, got " + std::to_string(n));
+  if (pos0 < 0) attention_fail(fn, "pos0 must be >= 0, got " + std::to_string(pos0));
+  if (n > 0 && (k == nullptr || v == nullptr)) attention_fail(fn, "k and v rows must not be null");
   validate_table(fn, block_table, block_table_len, static_cast<int64_t>(pos0) + n, kv.block_size,
                  kv.num_blocks);
   const PagedKv view = kv.view();

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <fstream>
 
+#include "backends/common/plugin/config.h"
 #include "backends/common/plugin/errors.h"
+#include "backends/cpu/kv_cache.h"
 #include "backends/cpu/plugin/kv_budget.h"
 
 using loom::cpu_plugin::KvBudgetInput;
@@ -81,4 +83,101 @@ TEST(KvBudget, ReadsMemAvailableInKiB) {
   std::ofstream(path) << "MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    2048 kB\n";
   EXPECT_EQ(loom::cpu_plugin::mem_available_bytes(path.c_str()), 2048 * 1024);
   EXPECT_EQ(loom::cpu_plugin::mem_available_bytes("/nonexistent"), 0);
+}
+
+// The int8 KV cache (kv_cache_dtype "int8"): per token, layer and KV head,
+// head_dim int8 values + one fp32 scale for K and for V.
+namespace {
+
+loom::ModelConfig smol_geometry() {
+  loom::ModelConfig c;
+  c.n_layers = 30;
+  c.n_kv_heads = 3;
+  c.head_dim = 64;
+  return c;
+}
+
+constexpr size_t kInt8BlockBytes = 30 * 3 * (64 + 4) * 2 * 16;  // 195840
+
+}  // namespace
+
+TEST(KvBudget, BytesPerBlockFollowsTheDtype) {
+  using loom::CpuKvCache;
+  using loom::KvCacheDtype;
+  EXPECT_EQ(CpuKvCache::bytes_per_block(smol_geometry(), 16, KvCacheDtype::kFp16), kBlockBytes);
+  EXPECT_EQ(CpuKvCache::bytes_per_block(smol_geometry(), 16, KvCacheDtype::kInt8), kInt8BlockBytes);
+  // What is allocated is what was planned for.
+  loom::ModelConfig c = smol_geometry();
+  EXPECT_EQ(CpuKvCache(c, 3, 16, KvCacheDtype::kInt8).bytes(), 3 * kInt8BlockBytes);
+  EXPECT_EQ(CpuKvCache(c, 3, 16, KvCacheDtype::kFp16).bytes(), 3 * kBlockBytes);
+}
+
+TEST(KvBudget, Int8HoldsAbout1Point9TimesTheTokens) {
+  auto in = smol(8'000'000'000);
+  in.max_num_seqs = 100;  // no cap
+  in.bytes = 100 * kBlockBytes;
+  const auto fp16 = plan_kv_cache(in);
+  in.bytes_per_block = loom::CpuKvCache::bytes_per_block(smol_geometry(), 16, loom::KvCacheDtype::kInt8);
+  const auto int8 = plan_kv_cache(in);
+  EXPECT_EQ(fp16.blocks, 100);
+  EXPECT_EQ(int8.blocks, 188);  // 36864000 / 195840 = 188.2
+  EXPECT_LE(int8.kv_bytes, *in.bytes);
+  EXPECT_NEAR(static_cast<double>(int8.blocks) / fp16.blocks, 2.0 * 64 / (64 + 4), 0.01);  // 1.88
+}
+
+TEST(KvBudget, KvCacheDtypeKeyIsValidated) {
+  using loom::plugin::parse_config;
+  EXPECT_EQ(parse_config(R"({"model": "m"})", {}).kv_cache_dtype, "fp16");
+  EXPECT_EQ(parse_config(R"({"model": "m", "kv_cache_dtype": "int8"})", {}).kv_cache_dtype, "int8");
+  EXPECT_EQ(parse_config(R"({"model": "m", "kv_cache_dtype": "fp16"})", {}).kv_cache_dtype, "fp16");
+  for (const char* bad : {R"({"model": "m", "kv_cache_dtype": "fp8"})", R"({"model": "m", "kv_cache_dtype": "INT8"})",
+                          R"({"model": "m", "kv_cache_dtype": 8})"}) {
+    try {
+      parse_config(bad, {});
+      ADD_FAILURE() << bad;
+    } catch (const loom::plugin::PluginError& e) {
+      EXPECT_EQ(e.code(), LOOM_ERR_INVALID_ARGUMENT);
+      EXPECT_NE(std::string(e.what()).find("'kv_cache_dtype'"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    parse_config(R"({"model": "m", "kv_cache_dtype": "fp8"})", {});
+  } catch (const loom::plugin::PluginError& e) {
+    EXPECT_NE(std::string(e.what()).find(R"("fp16" or "int8")"), std::string::npos) << e.what();
+  }
+}
+
+TEST(KvBudget, Int8CopyOnWriteCopiesValuesAndScales) {
+  using loom::KvCacheDtype;
+  loom::ModelConfig c = smol_geometry();
+  c.n_layers = 2;
+  loom::CpuKvCache kv(c, 5, 16, KvCacheDtype::kInt8);
+  EXPECT_THROW(kv.layer(0), loom::ModelError);  // fp16 view of an int8 cache
+  const size_t block_elems = 16 * 3 * 64, block_slots = 16 * 3;
+  for (int l = 0; l < 2; ++l) {
+    auto L = kv.layer_int8(l);
+    for (size_t i = 0; i < block_elems; ++i) {
+      L.k[block_elems + i] = static_cast<int8_t>(i % 251 - 125 + l);
+      L.v[block_elems + i] = static_cast<int8_t>(125 - i % 251 + l);
+    }
+    for (size_t i = 0; i < block_slots; ++i) {
+      L.k_scale[block_slots + i] = 0.5f + i + l;
+      L.v_scale[block_slots + i] = 0.25f + i + l;
+    }
+  }
+  kv.copy_block(1, 4);
+  for (int l = 0; l < 2; ++l) {
+    auto L = kv.layer_int8(l);
+    for (size_t i = 0; i < block_elems; ++i) {
+      ASSERT_EQ(L.k[4 * block_elems + i], L.k[block_elems + i]);
+      ASSERT_EQ(L.v[4 * block_elems + i], L.v[block_elems + i]);
+      ASSERT_EQ(L.k[3 * block_elems + i], 0);  // neighbours untouched
+    }
+    for (size_t i = 0; i < block_slots; ++i) {
+      ASSERT_EQ(L.k_scale[4 * block_slots + i], 0.5f + i + l);
+      ASSERT_EQ(L.v_scale[4 * block_slots + i], 0.25f + i + l);
+      ASSERT_EQ(L.k_scale[3 * block_slots + i], 0.0f);
+    }
+  }
+  EXPECT_THROW(kv.copy_block(1, 5), loom::ModelError);
 }

@@ -33,6 +33,13 @@ int32_t read_int32(const json& v, const std::string& key, int32_t min) {
   return static_cast<int32_t>(read_int(v, key, min, std::numeric_limits<int32_t>::max()));
 }
 
+// The KV element types every backend accepts (plugin_api/ABI.md "Config").
+std::string read_kv_dtype(const json& v, const std::string& key) {
+  std::string dtype = read_string(v, key);
+  if (dtype != "fp16" && dtype != "int8") bad("'" + key + "' must be \"fp16\" or \"int8\", got " + v.dump());
+  return dtype;
+}
+
 double read_fraction(const json& v, const std::string& key) {
   if (!v.is_number()) bad("'" + key + "' must be a number, got " + v.type_name());
   const double x = v.get<double>();
@@ -64,6 +71,7 @@ bool apply_common(PluginConfig& c, const std::string& key, const json& v) {
   else if (key == "max_num_seqs") c.max_num_seqs = read_int32(v, key, 1);
   else if (key == "max_pending_jobs") c.max_pending_jobs = read_int32(v, key, 1);
   else if (key == "block_size") c.block_size = static_cast<int32_t>(read_int(v, key, 1, 1024));
+  else if (key == "kv_cache_dtype") c.kv_cache_dtype = read_kv_dtype(v, key);
   else return false;
   return true;
 }

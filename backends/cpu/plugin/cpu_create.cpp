@@ -33,13 +33,13 @@ void choose_isa(const plugin::PluginConfig& config, bool scalar_reference) {
   if (want == "avx512") set_isa_override(Isa::Avx512);
 }
 
-KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int32_t context) {
+KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int32_t context, KvCacheDtype dtype) {
   KvBudgetInput in;
   in.fraction = config.kv_cache_fraction;
   in.bytes = config.kv_cache_bytes;
   in.mem_available = mem_available_bytes();
   in.weight_bytes = static_cast<int64_t>(std::filesystem::file_size(config.model));
-  in.bytes_per_block = CpuKvCache::bytes_per_block(model, config.block_size);
+  in.bytes_per_block = CpuKvCache::bytes_per_block(model, config.block_size, dtype);
   in.block_size = config.block_size;
   in.max_context = context;
   in.max_num_seqs = config.max_num_seqs;
@@ -56,6 +56,7 @@ nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::Plugi
           {"kv_budget_source", kv.source},
           {"kv_blocks", kv.blocks},
           {"kv_block_size", config.block_size},
+          {"kv_cache_dtype", std::string(kv_cache_dtype_name(m.kv_cache().dtype()))},
           {"kv_bytes", kv.kv_bytes},
           {"kv_capped_to_max_num_seqs", kv.capped},
           {"mem_available_bytes", mem_available_bytes()}};
@@ -63,10 +64,11 @@ nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::Plugi
 
 void print_report(const nlohmann::json& r) {
   std::fprintf(stderr,
-               "loom cpu: %s: weights %lld B (mmap), KV cache %d blocks x %d tokens = %lld B "
+               "loom cpu: %s: weights %lld B (mmap), KV cache %s, %d blocks x %d tokens = %lld B "
                "(budget %lld B from %s%s), %d threads, isa %s, context %d\n",
                r["model"].get<std::string>().c_str(), static_cast<long long>(r["weight_bytes"].get<int64_t>()),
-               r["kv_blocks"].get<int>(), r["kv_block_size"].get<int>(),
+               r["kv_cache_dtype"].get<std::string>().c_str(), r["kv_blocks"].get<int>(),
+               r["kv_block_size"].get<int>(),
                static_cast<long long>(r["kv_bytes"].get<int64_t>()),
                static_cast<long long>(r["kv_budget_bytes"].get<int64_t>()),
                r["kv_budget_source"].get<std::string>().c_str(),
@@ -84,7 +86,9 @@ plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_refe
   const ModelConfig geometry = read_model_config(GgufFile::open(config.model));
   const int32_t context = config.max_context > 0 ? std::min(config.max_context, geometry.context_length)
                                                  : geometry.context_length;
-  const KvBudget kv = plan(config, geometry, context);
+  // PluginConfig validated the key (fp16 | int8); parse_kv_cache_dtype maps it.
+  const KvCacheDtype dtype = parse_kv_cache_dtype(config.kv_cache_dtype);
+  const KvBudget kv = plan(config, geometry, context, dtype);
 
   CpuModelOptions options;
   options.threads = config.threads;
@@ -92,6 +96,7 @@ plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_refe
   options.block_size = config.block_size;
   options.kv_blocks = kv.blocks;
   options.max_context = context;
+  options.kv_dtype = dtype;
   std::shared_ptr<CpuModel> model = CpuModel::load(config.model, options);
 
   EngineConfig ec;
