@@ -2,6 +2,7 @@
 
 #include "backends/cuda/device_matmul.h"
 #include "kernels/cuda/attention/decode_attention.cuh"
+#include "kernels/cuda/ops/bias_add.cuh"
 #include "kernels/cuda/ops/embedding.cuh"
 #include "kernels/cuda/ops/gather_rows.cuh"
 #include "kernels/cuda/ops/rms_norm.cuh"
@@ -48,10 +49,6 @@ int64_t CudaForward::workspace_bytes(const ModelConfig& c, const StepCapacity& c
   return static_cast<int64_t>(work_layout(c, cap, lim).total);
 }
 
-size_t CudaForward::kv_bytes_per_block(const ModelConfig& c, int32_t block_size) {
-  return static_cast<size_t>(c.n_layers) * 2 * block_size * c.n_kv_heads * c.head_dim * sizeof(__half);
-}
-
 CudaForward::CudaForward(const ModelConfig& config, const DeviceWeights& weights, const StepMetadata& meta,
                          const ForwardLimits& limits, cudaStream_t stream, cublasHandle_t cublas)
     : c_(config), w_(weights), meta_(meta), lim_(limits), stream_(stream), cublas_(cublas) {
@@ -76,29 +73,7 @@ CudaForward::CudaForward(const ModelConfig& config, const DeviceWeights& weights
   check_cuda(cudaMemsetAsync(out_, 0, l.out, stream_), "clear step outputs");
 }
 
-void CudaForward::allocate_kv(int32_t kv_blocks) {
-  lim_.kv_blocks = kv_blocks;
-  kv_ = DeviceBuffer(kv_bytes_per_block(c_, lim_.block_size) * lim_.kv_blocks, "cudaMalloc(KV cache)");
-}
-
-__half* CudaForward::k_pool(int32_t layer) const {
-  const size_t pool = static_cast<size_t>(lim_.kv_blocks) * lim_.block_size * c_.n_kv_heads * c_.head_dim;
-  return kv_.as<__half>() + (2 * static_cast<size_t>(layer)) * pool;
-}
-__half* CudaForward::v_pool(int32_t layer) const {
-  const size_t pool = static_cast<size_t>(lim_.kv_blocks) * lim_.block_size * c_.n_kv_heads * c_.head_dim;
-  return kv_.as<__half>() + (2 * static_cast<size_t>(layer) + 1) * pool;
-}
-
-void CudaForward::copy_block(int32_t src, int32_t dst) {
-  const size_t block = static_cast<size_t>(lim_.block_size) * c_.n_kv_heads * c_.head_dim;
-  for (int32_t l = 0; l < c_.n_layers; ++l) {
-    for (__half* pool : {k_pool(l), v_pool(l)})
-      check_cuda(cudaMemcpyAsync(pool + dst * block, pool + src * block, block * sizeof(__half),
-                                 cudaMemcpyDeviceToDevice, stream_),
-                 "copy-on-write block copy");
-  }
-}
+// allocate_kv, kv_bytes_per_block, kv_pools, copy_block: forward_kv_cache.cpp.
 
 void CudaForward::enqueue_logits(const StepShape& s) {
   const int32_t n = s.n_tokens;
@@ -134,11 +109,24 @@ void CudaForward::attention_block(int32_t l, const StepShape& s) {
   matmul(w.wq, h_, n, q_, cuda::ActType::kF16, stream_, cublas_);
   matmul(w.wk, h_, n, k_, cuda::ActType::kF16, stream_, cublas_);
   matmul(w.wv, h_, n, v_, cuda::ActType::kF16, stream_, cublas_);
+  add_qkv_bias(l, n);
   rope_kv_write(l, n);
   attend(l, s);
   matmul(w.wo, attn_, n, o_, cuda::ActType::kF16, stream_, cublas_);
   check_cuda(cuda::launch_add_rms_norm(x_, o_, w.ffn_norm.as<float>(), h_, n, c_.dim, c_.rms_eps, stream_),
              "launch_add_rms_norm");
+}
+
+// QKV-bias models (qwen2): q/k/v += bias before RoPE, one launch for the three.
+void CudaForward::add_qkv_bias(int32_t l, int32_t n) {
+  const DeviceLayer& w = w_.layers[l];
+  cuda::BiasTarget targets[cuda::kMaxBiasTargets];
+  int32_t count = 0;
+  if (w.bq.bytes()) targets[count++] = {q_, w.bq.as<float>(), c_.q_dim()};
+  if (w.bk.bytes()) targets[count++] = {k_, w.bk.as<float>(), c_.kv_dim()};
+  if (w.bv.bytes()) targets[count++] = {v_, w.bv.as<float>(), c_.kv_dim()};
+  if (count == 0) return;
+  check_cuda(cuda::launch_add_bias(targets, count, n, stream_), "launch_add_bias");
 }
 
 void CudaForward::ffn_block(int32_t l, int32_t n) {

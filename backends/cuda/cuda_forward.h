@@ -1,5 +1,5 @@
 // The Llama forward pass on the device for one step, enqueued on the compute
-// stream: embedding -> per layer [RMSNorm, Q/K/V GEMV, RoPE + paged KV write,
+// stream: embedding -> per layer [RMSNorm, Q/K/V GEMV, (+ Q/K/V bias), RoPE + paged KV write,
 // decode/prefill attention, O GEMV, fused residual-add + RMSNorm, gate/up
 // GEMV, SwiGLU, down GEMV, fused add + norm] -> gather the sampled rows ->
 // LM head (fp32 logits) -> device sampling. Activations are fp16
@@ -22,6 +22,18 @@ struct ForwardLimits {
   int32_t block_size = 16;
   int32_t context = 0;      // decode attention always sizes its split grid for this
   int32_t split_len = 256;  // decode attention split (Flash-Decoding)
+  bool kv_int8 = false;     // int8 KV cache + fp32 scales (kernels/cuda/attention/kv_cache_format.cuh)
+};
+
+// One layer's KV pools on the device (forward_kv_cache.cpp): the fp16 pools,
+// or the int8 pools and their scales, per ForwardLimits::kv_int8.
+struct KvLayerPools {
+  __half* k = nullptr;       // fp16: [kv_blocks][block_size][n_kv_heads][head_dim]
+  __half* v = nullptr;
+  int8_t* k_q = nullptr;     // int8: [kv_blocks][block_size][n_kv_heads][head_dim]
+  int8_t* v_q = nullptr;
+  float* k_scale = nullptr;  // int8: [kv_blocks][block_size][n_kv_heads]
+  float* v_scale = nullptr;
 };
 
 class CudaForward {
@@ -31,10 +43,12 @@ class CudaForward {
 
   // Activation workspace for these capacities (the memory plan needs it before construction).
   static int64_t workspace_bytes(const ModelConfig& c, const StepCapacity& cap, const ForwardLimits& lim);
-  static size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size);
+  static size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool kv_int8 = false);
 
-  // Allocates the KV pools: [n_layers][K|V][kv_blocks][block_size][n_kv_heads][head_dim] fp16,
-  // kv_blocks including the padding block. Call once, before any enqueue.
+  // Allocates the KV pools, kv_blocks including the padding block. fp16:
+  // [n_layers][K|V][kv_blocks][block_size][n_kv_heads][head_dim] fp16; int8:
+  // the same shape in int8, then [n_layers][K|V][kv_blocks][block_size][n_kv_heads]
+  // fp32 scales. Call once, before any enqueue.
   void allocate_kv(int32_t kv_blocks);
 
   void enqueue_logits(const StepShape& shape);  // -> logits(): [n_rows][n_vocab] fp32
@@ -43,7 +57,7 @@ class CudaForward {
     enqueue_logits(shape);
     enqueue_sample(shape);
   }
-  // Copies block src to dst in every layer's K and V (copy-on-write).
+  // Copies block src to dst in every layer's K and V, scales included (copy-on-write).
   void copy_block(int32_t src, int32_t dst);
 
   // [tokens: max_seqs][status: max_seqs][error flag: 1] int32, device.
@@ -56,12 +70,13 @@ class CudaForward {
  private:
   void attention_block(int32_t layer, const StepShape& shape);
   void ffn_block(int32_t layer, int32_t n);
-  // forward_rope.cpp / forward_attention.cpp: the two kernel families declare
-  // different loom::cuda::PagedKvCache structs, so they live in separate files.
+  void add_qkv_bias(int32_t layer, int32_t n);  // no-op for models without Q/K/V biases
+  // forward_rope.cpp / forward_attention.cpp / forward_kv_cache.cpp: the KV
+  // write, attention, and the KV cache's storage; both kernels dispatch on
+  // the cache dtype (lim_.kv_int8).
   void rope_kv_write(int32_t layer, int32_t n);
   void attend(int32_t layer, const StepShape& shape);
-  __half* k_pool(int32_t layer) const;
-  __half* v_pool(int32_t layer) const;
+  KvLayerPools kv_pools(int32_t layer) const;
 
   const ModelConfig& c_;
   const DeviceWeights& w_;

@@ -65,6 +65,7 @@ void CudaModel::plan_and_allocate() {
   lim.block_size = o.block_size;
   lim.context = context_;
   lim.split_len = o.decode_split_len;
+  lim.kv_int8 = o.kv_int8;
   forward_ = std::make_unique<CudaForward>(c, weights_, *meta_, lim, stream_, cublas_);
 
   const DeviceMemory mem = device_memory();
@@ -77,7 +78,8 @@ void CudaModel::plan_and_allocate() {
   in.graph_reserve = o.graph_batch_sizes.empty() ? 0 : o.graph_reserve_bytes;
   in.kv_cache_fraction = o.kv_cache_fraction;
   in.kv_blocks = o.kv_blocks;
-  in.bytes_per_block = CudaForward::kv_bytes_per_block(c, o.block_size);
+  in.bytes_per_block = CudaForward::kv_bytes_per_block(c, o.block_size, o.kv_int8);
+  in.kv_int8 = o.kv_int8;
   in.block_size = o.block_size;
   in.max_context = context_;
   in.max_num_seqs = o.max_num_seqs;

@@ -33,6 +33,10 @@ struct CudaModelOptions {
   int32_t decode_split_len = 256;  // tokens per decode-attention split
   int32_t max_penalty_history = 0;  // penalty-window tokens per step; 0: 1024 per sequence
   bool force_fp16_weights = false;  // every matrix through cuBLAS in fp16 (tests the fp16 path)
+  // int8 KV cache (per-(token, kv head) fp32 scales, format in kernels/cuda/attention/README.md):
+  // ~1.9x the tokens in the same memory, small accuracy cost. Set from the plugin key
+  // kv_cache_dtype = "int8" (LMDeploy's quant_policy=8); false: the fp16 cache.
+  bool kv_int8 = false;
   bool print_memory_plan = true;    // start-up report on stderr
 };
 

@@ -54,8 +54,6 @@ DeviceBuffer upload_f32(const float* v, int64_t n) {
 }
 
 void check_supported(const ModelConfig& c) {
-  if (c.has_qkv_bias)
-    throw ModelError("the CUDA backend does not run QKV-bias models (" + c.arch + ") yet");
   if (c.head_dim != 64 && c.head_dim != 128)
     throw ModelError("the CUDA attention kernels need head_dim 64 or 128, model has " +
                      std::to_string(c.head_dim));
@@ -93,9 +91,12 @@ DeviceWeights upload_weights(const ModelConfig& c, const LlamaWeights& host, boo
     d.w_gate = upload_matrix(l.w_gate, force_fp16);
     d.w_up = upload_matrix(l.w_up, force_fp16);
     d.w_down = upload_matrix(l.w_down, force_fp16);
+    if (l.bq) d.bq = upload_f32(l.bq, c.q_dim());  // bind_llama_weights: all three or none
+    if (l.bk) d.bk = upload_f32(l.bk, c.kv_dim());
+    if (l.bv) d.bv = upload_f32(l.bv, c.kv_dim());
     w.bytes += static_cast<int64_t>(d.attn_norm.bytes() + d.ffn_norm.bytes()) + d.wq.bytes() +
                d.wk.bytes() + d.wv.bytes() + d.wo.bytes() + d.w_gate.bytes() + d.w_up.bytes() +
-               d.w_down.bytes();
+               d.w_down.bytes() + static_cast<int64_t>(d.bq.bytes() + d.bk.bytes() + d.bv.bytes());
     w.layers.push_back(std::move(d));
   }
   w.output_norm = upload_f32(host.output_norm, c.dim);

@@ -7,6 +7,7 @@
 //     but keeps the file's values (up to fp16 rounding of d*q-m).
 //   Norm weights: fp32 vectors. Token embedding: raw GGUF rows for
 //     launch_embedding_gather when Q8_0/Q4_0/Q4_1/F16, else converted to F16.
+//   Q/K/V biases (qwen2-style models): fp32 vectors, added after the matmuls.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -29,6 +30,7 @@ struct DeviceMatrix {
 
 struct DeviceLayer {
   DeviceBuffer attn_norm, ffn_norm;  // [dim] fp32
+  DeviceBuffer bq, bk, bv;           // QKV-bias models (qwen2): [q_dim] / [kv_dim] fp32; else empty
   DeviceMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 
@@ -44,7 +46,7 @@ struct DeviceWeights {
 
 // `force_fp16`: take the cuBLAS path for every matrix (tests use it to run the
 // fp16 path on a quantized file). Throws ModelError for models the CUDA
-// forward pass cannot run (QKV bias, head_dim not 64/128, group > 8).
+// forward pass cannot run (head_dim not 64/128, group > 8).
 DeviceWeights upload_weights(const ModelConfig& config, const LlamaWeights& host, bool force_fp16);
 
 }  // namespace loom::cuda_backend

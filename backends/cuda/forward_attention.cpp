@@ -1,7 +1,8 @@
 // Attention for one layer: the decode group (one query token per sequence,
 // rows [0, n_decode)) through the split-K decode kernel, the prefill group
 // (rows after it) through the tensor-core prefill kernel. Both read the
-// step's padded block tables as CSR with indptr[s] = s * max_blocks_per_seq.
+// step's padded block tables as CSR with indptr[s] = s * max_blocks_per_seq,
+// over the fp16 or the int8 cache (dequantized on the fly by both kernels).
 #include <cmath>
 
 #include "backends/cuda/cuda_forward.h"
@@ -13,9 +14,15 @@ namespace loom::cuda_backend {
 void CudaForward::attend(int32_t l, const StepShape& s) {
   const StepCapacity& cap = meta_.capacity();
   const float scale = 1.0f / std::sqrt(static_cast<float>(c_.head_dim));  // as the CPU
+  const KvLayerPools pools = kv_pools(l);
   cuda::PagedKvCache kv;
-  kv.k = k_pool(l);
-  kv.v = v_pool(l);
+  kv.dtype = lim_.kv_int8 ? cuda::KvCacheDtype::kInt8 : cuda::KvCacheDtype::kF16;
+  kv.k = pools.k;
+  kv.v = pools.v;
+  kv.k_q = pools.k_q;
+  kv.v_q = pools.v_q;
+  kv.k_scale = pools.k_scale;
+  kv.v_scale = pools.v_scale;
   kv.num_blocks = lim_.kv_blocks;
   kv.block_size = lim_.block_size;
   kv.n_kv_heads = c_.n_kv_heads;

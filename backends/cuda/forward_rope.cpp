@@ -1,6 +1,5 @@
-// RoPE + paged KV write for one layer (kernels/cuda/ops/rope_kv.cuh). Kept
-// apart from forward_attention.cpp: rope_kv.cuh and attention/paged_kv.cuh
-// each define a different loom::cuda::PagedKvCache.
+// RoPE + paged KV write for one layer (kernels/cuda/ops/rope_kv.cuh) into the
+// fp16 or the int8 cache (quantized per token and KV head by the same kernel).
 #include "backends/cuda/cuda_forward.h"
 #include "kernels/cuda/ops/rope_kv.cuh"
 
@@ -14,8 +13,19 @@ void CudaForward::rope_kv_write(int32_t l, int32_t n) {
   rope.freq_base = c_.rope_freq_base;
   rope.freq_scale = c_.rope_freq_scale;
   rope.freq_factors = w_.rope_freq_factors.bytes() ? w_.rope_freq_factors.as<float>() : nullptr;
-  const cuda::PagedKvCache cache{k_pool(l), v_pool(l), lim_.kv_blocks, lim_.block_size, c_.n_kv_heads,
-                                 c_.head_dim};
+  const KvLayerPools pools = kv_pools(l);
+  cuda::PagedKvWriteTarget cache;
+  cache.k = pools.k;
+  cache.v = pools.v;
+  cache.num_blocks = lim_.kv_blocks;
+  cache.block_size = lim_.block_size;
+  cache.n_kv_heads = c_.n_kv_heads;
+  cache.head_dim = c_.head_dim;
+  cache.dtype = lim_.kv_int8 ? cuda::KvCacheDtype::kInt8 : cuda::KvCacheDtype::kF16;
+  cache.k_q = pools.k_q;
+  cache.v_q = pools.v_q;
+  cache.k_scale = pools.k_scale;
+  cache.v_scale = pools.v_scale;
   const StepCapacity& cap = meta_.capacity();
   const cuda::KvWriteMap map{meta_.positions(), meta_.seq_of_token(), meta_.block_tables(), cap.max_seqs,
                              cap.max_blocks_per_seq};

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "backends/common/model/model_config.h"
+#include "kernels/cuda/attention/kv_cache_format.cuh"
 
 namespace loom::cuda_backend {
 namespace {
@@ -16,6 +17,13 @@ std::string mib(int64_t bytes) {
 }
 
 }  // namespace
+
+size_t kv_cache_bytes_per_block(int32_t n_layers, int32_t n_kv_heads, int32_t head_dim,
+                                int32_t block_size, bool kv_int8) {
+  const auto dtype = kv_int8 ? cuda::KvCacheDtype::kInt8 : cuda::KvCacheDtype::kF16;
+  return static_cast<size_t>(n_layers) * 2 * block_size * n_kv_heads *
+         static_cast<size_t>(cuda::kv_cache_bytes_per_head(dtype, head_dim));
+}
 
 MemoryPlan plan_memory(const MemoryPlanInput& in) {
   if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0)
@@ -52,7 +60,8 @@ MemoryPlan plan_memory(const MemoryPlanInput& in) {
   if (p.kv_bytes > p.available)
     throw ModelError("KV cache of " + mib(p.kv_bytes) + " (" + source + ") does not fit: " + numbers);
   p.report = "weights " + mib(in.weight_bytes) + "\nworkspace " + mib(in.workspace_bytes) +
-             "\ngraph reserve " + mib(in.graph_reserve) + "\nkv cache " + mib(p.kv_bytes) + " = " +
+             "\ngraph reserve " + mib(in.graph_reserve) + "\nkv cache " + mib(p.kv_bytes) +
+             (in.kv_int8 ? " int8 + fp32 scales" : " fp16") + " = " +
              std::to_string(p.blocks) + "+1 blocks x " + mib(bpb) + " (" + source + ")" +
              "\ndevice total " + mib(in.total) + ", left free " +
              mib(p.available - p.kv_bytes);

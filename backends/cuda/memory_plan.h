@@ -8,6 +8,8 @@
 // One extra "padding" block is allocated beyond `blocks`: the rows that pad a
 // CUDA-graph decode batch write their K/V there (the scheduler never sees it).
 // A budget that cannot hold one max_context sequence is a ModelError with the numbers.
+// bytes_per_block depends on the KV dtype (kv_cache_bytes_per_block): the int8
+// cache (per-token fp32 scales) holds ~1.9x the tokens of fp16 at head_dim 64.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +25,8 @@ struct MemoryPlanInput {
   int64_t graph_reserve = 0;
   double kv_cache_fraction = 0.9;
   int32_t kv_blocks = 0;  // > 0: exactly this many blocks
-  size_t bytes_per_block = 0;  // all layers, K and V
+  size_t bytes_per_block = 0;  // all layers, K and V (kv_cache_bytes_per_block)
+  bool kv_int8 = false;        // only named in the report
   int32_t block_size = 16;
   int32_t max_context = 0;
   int32_t max_num_seqs = 1;
@@ -38,5 +41,11 @@ struct MemoryPlan {
 
 // Throws ModelError when the numbers cannot work.
 MemoryPlan plan_memory(const MemoryPlanInput& in);
+
+// Bytes of one KV block over all layers, K and V:
+//   fp16: n_layers * 2 * block_size * n_kv_heads * head_dim * 2
+//   int8: n_layers * 2 * block_size * n_kv_heads * (head_dim + 4)   (data + fp32 scale)
+size_t kv_cache_bytes_per_block(int32_t n_layers, int32_t n_kv_heads, int32_t head_dim,
+                                int32_t block_size, bool kv_int8);
 
 }  // namespace loom::cuda_backend

@@ -60,5 +60,27 @@ TEST(CudaMemoryPlan, ImpossibleBudgetShowsTheNumbers) {
   EXPECT_THROW(plan_memory(in), ModelError);
 }
 
+// SmolLM2-135M's KV shape: 30 layers, 3 KV heads, head_dim 64, 16-token blocks.
+TEST(CudaMemoryPlan, BytesPerBlockByDtype) {
+  EXPECT_EQ(kv_cache_bytes_per_block(30, 3, 64, 16, false), size_t{30} * 2 * 16 * 3 * 64 * 2);  // 368640
+  EXPECT_EQ(kv_cache_bytes_per_block(30, 3, 64, 16, true), size_t{30} * 2 * 16 * 3 * (64 + 4));  // 195840
+  EXPECT_EQ(kv_cache_bytes_per_block(32, 8, 128, 32, true), size_t{32} * 2 * 32 * 8 * (128 + 4));
+}
+
+TEST(CudaMemoryPlan, Int8CacheHoldsAbout1p88xTheBlocks) {
+  MemoryPlanInput in = input();  // a 500 MiB budget
+  in.bytes_per_block = kv_cache_bytes_per_block(30, 3, 64, 16, false);
+  const MemoryPlan f16 = plan_memory(in);
+  in.bytes_per_block = kv_cache_bytes_per_block(30, 3, 64, 16, true);
+  in.kv_int8 = true;
+  const MemoryPlan i8 = plan_memory(in);
+  EXPECT_EQ(f16.blocks, 524288000 / 368640 - 1);  // 1421
+  EXPECT_EQ(i8.blocks, 524288000 / 195840 - 1);   // 2676
+  const double ratio = static_cast<double>(i8.blocks) / f16.blocks;
+  EXPECT_NEAR(ratio, 2.0 * 64 / (64 + 4), 0.01) << ratio;  // 1.882
+  EXPECT_NE(i8.report.find("int8 + fp32 scales"), std::string::npos) << i8.report;
+  EXPECT_NE(f16.report.find(" fp16 = "), std::string::npos) << f16.report;
+}
+
 }  // namespace
 }  // namespace loom::cuda_backend

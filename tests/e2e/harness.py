@@ -13,11 +13,22 @@ LOOM = os.environ["LOOM_BIN"]
 CPU_SO = os.environ["LOOM_CPU_SO"]
 CPU_REF_SO = os.environ["LOOM_CPU_REF_SO"]
 MODEL = os.environ["LOOM_TEST_MODEL"]
+# The CUDA backend on the SIMT emulator; empty when this build has no emulator
+# (e.g. the ASan build), and then the tests that need it are skipped.
+CUDA_EMU_SO = os.environ.get("LOOM_CUDA_EMU_SO", "")
+# A small configuration the emulated CUDA backend runs in seconds per token:
+# context 256, two sequences, decode steps replaying the CUDA graph of one.
+CUDA_EMU_CONFIG = '{"max_context": 256, "max_num_seqs": 2, "max_batch_tokens": 64, "graph_batch_sizes": [1]}'
 
 
 def require_model(test):
     if not os.path.exists(MODEL):
         test.fail(f"model {MODEL} is missing: run scripts/fetch_model.sh (or set LOOM_TEST_MODEL)")
+
+
+def require_cuda_emu(test):
+    if not CUDA_EMU_SO:
+        test.skipTest("libloom_cuda_emu.so was not built (this build has no SIMT emulator, e.g. an ASan build)")
 
 
 class Process:

@@ -28,11 +28,30 @@ __device__ __forceinline__ void merge_head(GroupState& s, int h, float m_o, floa
   for (int i = 0; i < 8; ++i) s.acc[h][i] = s.acc[h][i] * c_s + acc_o[i] * c_o;
 }
 
+// This lane's 8 dims of one token's K and V as floats, plus their scales
+// (int8: the quants and the per-token fp32 scales; fp16: the values, scale 1).
+template <int kHeadDim, bool kInt8>
+__device__ __forceinline__ void load_kv8(const PagedKvCache& kv, int64_t off, int dim0, float kf[8],
+                                         float vf[8], float& k_sc, float& v_sc) {
+  if constexpr (kInt8) {
+    unpack8_int8(*reinterpret_cast<const uint2*>(kv.k_q + off + dim0), kf);
+    unpack8_int8(*reinterpret_cast<const uint2*>(kv.v_q + off + dim0), vf);
+    const int64_t si = scale_index<kHeadDim>(off);
+    k_sc = kv.k_scale[si];
+    v_sc = kv.v_scale[si];
+  } else {
+    unpack8(*reinterpret_cast<const uint4*>(kv.k + off + dim0), kf);
+    unpack8(*reinterpret_cast<const uint4*>(kv.v + off + dim0), vf);
+  }
+}
+
 // Thread layout: a K/V row (head_dim halves) is read by kLanesPerRow lanes,
 // 16 bytes each; a warp holds 32 / kLanesPerRow such "row groups", the block
 // kRowGroups, which stride over the split's tokens. Each thread keeps the
-// online-softmax state for its 8 dims of all `group` heads.
-template <int kHeadDim>
+// online-softmax state for its 8 dims of all `group` heads. kInt8: the row is
+// head_dim int8 quants (8 bytes per lane) and the scores/weights take the
+// token's fp32 scales: s = scale_k * sum(q * kq), acc += (p * scale_v) * vq.
+template <int kHeadDim, bool kInt8>
 __global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ q, int n_heads,
                                     float scale_log2, int split_len, int n_splits,
                                     __half* __restrict__ out, float* __restrict__ part_acc,
@@ -83,11 +102,8 @@ __global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ 
     const int t = t0 + lane / kLanesPerRow;
     const int64_t off = t < end ? token_offset(kv, seq, t, kv_head) : -1;
     bad_block |= t < end && off < 0;
-    float kf[8] = {}, vf[8] = {};
-    if (off >= 0) {
-      unpack8(*reinterpret_cast<const uint4*>(kv.k + off + dim0), kf);
-      unpack8(*reinterpret_cast<const uint4*>(kv.v + off + dim0), vf);
-    }
+    float kf[8] = {}, vf[8] = {}, k_sc = 1.0f, v_sc = 1.0f;
+    if (off >= 0) load_kv8<kHeadDim, kInt8>(kv, off, dim0, kf, vf, k_sc, v_sc);
 #pragma unroll
     for (int h = 0; h < kG; ++h) {
       if (h >= group) break;
@@ -98,6 +114,7 @@ __global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ 
 #pragma unroll
       for (int o = kLanesPerRow / 2; o > 0; o /= 2) s += __shfl_xor_sync(0xffffffffu, s, o);
       if (off < 0) continue;
+      if constexpr (kInt8) s *= k_sc;
       if (s > st.m[h]) {  // new running max: rescale what was accumulated
         const float c = rescale_factor(st.m[h], s);
         st.l[h] *= c;
@@ -107,8 +124,9 @@ __global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ 
       }
       const float p = exp2f(s - st.m[h]);
       st.l[h] += p;
+      const float pv = kInt8 ? p * v_sc : p;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) st.acc[h][i] += p * vf[i];
+      for (int i = 0; i < 8; ++i) st.acc[h][i] += pv * vf[i];
     }
   }
   if (bad_block) sm_bad[0] = 1;
@@ -233,7 +251,9 @@ cudaError_t launch_decode_attention(const PagedKvCache& kv, const DecodeAttentio
   }
   const dim3 grid(splits, kv.n_kv_heads, kv.batch);
   const float scale_log2 = a.scale * kLog2e;
-  auto kernel = kv.head_dim == 64 ? decode_split_kernel<64> : decode_split_kernel<128>;
+  const bool int8 = kv.dtype == KvCacheDtype::kInt8;
+  auto kernel = kv.head_dim == 64 ? (int8 ? decode_split_kernel<64, true> : decode_split_kernel<64, false>)
+                                  : (int8 ? decode_split_kernel<128, true> : decode_split_kernel<128, false>);
   cudaError_t err = loom_launch(kernel, grid, dim3(kThreads), 0, stream, kv, a.q, a.n_heads,
                                 scale_log2, split_len, splits, a.out, part_acc, part_ml);
   if (err != cudaSuccess || splits == 1) return err;

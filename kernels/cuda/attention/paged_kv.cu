@@ -3,15 +3,23 @@
 namespace loom::cuda {
 
 cudaError_t check_paged_kv_shape(const PagedKvCache& kv) {
-  if (!kv.k || !kv.v || !kv.block_indptr || !kv.block_indices || !kv.kv_len)
-    return cudaErrorInvalidValue;
+  if (!kv.block_indptr || !kv.block_indices || !kv.kv_len) return cudaErrorInvalidValue;
   if (kv.num_blocks <= 0 || kv.block_size <= 0 || kv.n_kv_heads <= 0 || kv.batch <= 0)
     return cudaErrorInvalidValue;
   if (kv.head_dim != 64 && kv.head_dim != 128) return cudaErrorInvalidValue;
-  // 16-byte loads of K/V rows.
-  if ((reinterpret_cast<uintptr_t>(kv.k) | reinterpret_cast<uintptr_t>(kv.v)) % 16 != 0)
-    return cudaErrorInvalidValue;
-  return cudaSuccess;
+  const auto addr = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
+  if (kv.dtype == KvCacheDtype::kF16) {
+    // 16-byte loads of K/V rows.
+    return kv.k && kv.v && (addr(kv.k) | addr(kv.v)) % 16 == 0 ? cudaSuccess
+                                                                : cudaErrorInvalidValue;
+  }
+  if (kv.dtype != KvCacheDtype::kInt8) return cudaErrorInvalidValue;
+  // 8- and 16-byte loads of int8 rows, 4-byte scale loads.
+  const bool ptrs = kv.k_q && kv.v_q && kv.k_scale && kv.v_scale;
+  return ptrs && (addr(kv.k_q) | addr(kv.v_q)) % 16 == 0 &&
+                 (addr(kv.k_scale) | addr(kv.v_scale)) % 4 == 0
+             ? cudaSuccess
+             : cudaErrorInvalidValue;
 }
 
 std::string validate_paged_kv_tables(const PagedKvCache& kv, const int32_t* host_indptr,

@@ -2,10 +2,14 @@
 // pools plus the batch's block tables, in one plain struct passed by value to
 // the kernels (the role of flashinfer's paged_kv_t).
 //
-// Cache layout (the same as the CPU cache, kernels/cpu/attention.h):
-//   k, v: [num_blocks][block_size][n_kv_heads][head_dim] fp16
-// so one token's K for one KV head is head_dim contiguous halves (128 or
-// 256 bytes), the unit every kernel loads in 16-byte pieces.
+// Cache layout (the same as the CPU cache, kernels/cpu/attention.h and
+// attention_int8.h; formats in kv_cache_format.cuh):
+//   fp16: k, v     [num_blocks][block_size][n_kv_heads][head_dim] fp16
+//   int8: k_q, v_q [num_blocks][block_size][n_kv_heads][head_dim] int8
+//         k_scale, v_scale [num_blocks][block_size][n_kv_heads] fp32
+// so one token's K for one KV head is head_dim contiguous elements (128 or
+// 256 bytes fp16, 64 or 128 bytes int8), loaded in 16- (fp16) or 8-byte
+// (int8) pieces of 8 elements.
 //
 // Block tables are CSR: sequence b owns the logical blocks
 //   block_indices[block_indptr[b] .. block_indptr[b + 1])
@@ -22,13 +26,19 @@
 #include <cstdint>
 #include <string>
 
+#include "kernels/cuda/attention/kv_cache_format.cuh"
 #include "kernels/cuda/common/device.cuh"
 
 namespace loom::cuda {
 
 struct PagedKvCache {
-  const __half* k = nullptr;  // [num_blocks][block_size][n_kv_heads][head_dim] fp16, 16-B aligned
-  const __half* v = nullptr;  // [num_blocks][block_size][n_kv_heads][head_dim] fp16, 16-B aligned
+  KvCacheDtype dtype = KvCacheDtype::kF16;  // which pools below are used
+  const __half* k = nullptr;  // kF16: [num_blocks][block_size][n_kv_heads][head_dim] fp16, 16-B aligned
+  const __half* v = nullptr;  // kF16: [num_blocks][block_size][n_kv_heads][head_dim] fp16, 16-B aligned
+  const int8_t* k_q = nullptr;      // kInt8: [num_blocks][block_size][n_kv_heads][head_dim], 16-B aligned
+  const int8_t* v_q = nullptr;      // kInt8: same shape as k_q
+  const float* k_scale = nullptr;   // kInt8: [num_blocks][block_size][n_kv_heads] fp32
+  const float* v_scale = nullptr;   // kInt8: same shape as k_scale
   int32_t num_blocks = 0;     // physical blocks in each pool
   int32_t block_size = 0;     // tokens per block, any value >= 1 (16 and 32 are tested)
   int32_t n_kv_heads = 0;

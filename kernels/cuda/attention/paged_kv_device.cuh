@@ -46,6 +46,21 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float f[8]) {
   }
 }
 
+// 8 bytes = 8 int8 quants -> 8 floats (exact).
+__device__ __forceinline__ void unpack8_int8(const uint2& raw, float f[8]) {
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    f[i] = static_cast<float>(static_cast<int8_t>((raw.x >> (8 * i)) & 0xffu));
+    f[4 + i] = static_cast<float>(static_cast<int8_t>((raw.y >> (8 * i)) & 0xffu));
+  }
+}
+
+// Index into k_scale/v_scale of the element offset `off` from token_offset.
+template <int kHeadDim>
+__device__ __forceinline__ int64_t scale_index(int64_t off) {
+  return off / kHeadDim;
+}
+
 __device__ __forceinline__ float neg_inf() {
   return __int_as_float(0xff800000);
 }

@@ -26,6 +26,12 @@ __device__ __forceinline__ __half half_of(const uint4& raw, int j) {
   return __ushort_as_half(static_cast<unsigned short>((j & 1) ? (w >> 16) : (w & 0xffffu)));
 }
 
+// Quant j (0..7) of an 8-byte int8 chunk as a float, j known only at run time.
+__device__ __forceinline__ float quant_of(const uint2& raw, int j) {
+  const uint32_t w = j < 4 ? raw.x : raw.y;
+  return static_cast<float>(static_cast<int8_t>((w >> (8 * (j & 3))) & 0xffu));
+}
+
 // One (token, head) row of the tile: where its q/out row is and its position.
 struct RowMap {
   int q_begin, n_rows, group, n_heads, kv_head, pos0;
@@ -34,6 +40,41 @@ struct RowMap {
   }
   __device__ int pos(int row) const { return pos0 + min(row, n_rows - 1) / group; }
 };
+
+// int8 cache: K lands as its integer quants in fp16 (exact: |q| <= 127) and
+// its per-key scale in ksc_s[key], applied to S in fp32 after the mma, so
+// Q.K loses nothing to the format change. V is dequantized on the way in,
+// q * scale rounded once to fp16 (relative error <= 2^-11, the rounding an
+// fp16 cache applies when it stores V), because P.V runs on fp16 mma inputs.
+template <int kHeadDim, class KS, class VTS, class SC>
+__device__ __forceinline__ void load_kv_tile_int8(const PagedKvCache& kv, const SeqTable& seq,
+                                                  int kv_head, int k0, int kv_end, KS& k_s,
+                                                  VTS& vt_s, SC& ksc_s, int& bad) {
+  constexpr int kChunks = kHeadDim / 8;  // 8 quants (8 bytes) per chunk
+  for (int i = threadIdx.x; i < kKeys * kChunks; i += kThreads) {
+    const int r = i / kChunks, c = i % kChunks, key = k0 + r;
+    const int64_t off = key < kv_end ? token_offset(kv, seq, key, kv_head) : -1;
+    if (key < kv_end && off < 0) bad = 1;
+    uint2 kq = make_uint2(0, 0), vq = make_uint2(0, 0);  // keys past the end: zeros
+    float v_sc = 0.0f, k_sc = 0.0f;
+    if (off >= 0) {
+      kq = *reinterpret_cast<const uint2*>(kv.k_q + off + c * 8);
+      vq = *reinterpret_cast<const uint2*>(kv.v_q + off + c * 8);
+      const int64_t si = scale_index<kHeadDim>(off);
+      v_sc = kv.v_scale[si];
+      if (c == 0) k_sc = kv.k_scale[si];
+    }
+    if (c == 0) ksc_s[r] = k_sc;
+    *reinterpret_cast<uint4*>(&k_s[r][c * 8]) =
+        make_uint4(pack_half2(quant_of(kq, 0), quant_of(kq, 1)), pack_half2(quant_of(kq, 2), quant_of(kq, 3)),
+                   pack_half2(quant_of(kq, 4), quant_of(kq, 5)), pack_half2(quant_of(kq, 6), quant_of(kq, 7)));
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int jj = (j + c) & 7;  // rotated as in load_kv_tile
+      vt_s[c * 8 + jj][r] = __float2half_rn(quant_of(vq, jj) * v_sc);
+    }
+  }
+}
 
 template <int kHeadDim, class KS, class VTS>
 __device__ __forceinline__ void load_kv_tile(const PagedKvCache& kv, const SeqTable& seq,
@@ -61,7 +102,7 @@ __device__ __forceinline__ void load_kv_tile(const PagedKvCache& kv, const SeqTa
   }
 }
 
-template <int kHeadDim>
+template <int kHeadDim, bool kInt8>
 __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
                                const int32_t* __restrict__ q_indptr, int n_heads, float scale_log2,
                                __half* __restrict__ out) {
@@ -71,6 +112,7 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
   LOOM_SHARED(__half, q_s, [kRows][kHeadDim + kPad]);
   LOOM_SHARED(__half, k_s, [kKeys][kHeadDim + kPad]);
   LOOM_SHARED(__half, vt_s, [kHeadDim][kKeys + kPad]);
+  LOOM_SHARED(float, ksc_s, [kKeys]);  // int8: the tile's K scales
   LOOM_SHARED(int, sm_bad, [1]);
 
   const int kv_head = blockIdx.y, b = blockIdx.z, r0 = blockIdx.x * kRows;
@@ -114,7 +156,11 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
   int bad = 0;
   for (int k0 = 0; k0 < kv_end; k0 += kKeys) {
     __syncthreads();  // every warp is done with the previous tile
-    load_kv_tile<kHeadDim>(kv, seq, kv_head, k0, kv_end, k_s, vt_s, bad);
+    if constexpr (kInt8) {
+      load_kv_tile_int8<kHeadDim>(kv, seq, kv_head, k0, kv_end, k_s, vt_s, ksc_s, bad);
+    } else {
+      load_kv_tile<kHeadDim>(kv, seq, kv_head, k0, kv_end, k_s, vt_s, bad);
+    }
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();
@@ -141,7 +187,8 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
 #pragma unroll
         for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
           const int key = k0 + n * 8 + 2 * t + (e & 1);
-          s[n][e] = key > row_pos[hr] ? neg_inf() : s[n][e] * scale_log2;
+          const float x = kInt8 ? s[n][e] * ksc_s[key - k0] : s[n][e];
+          s[n][e] = key > row_pos[hr] ? neg_inf() : x * scale_log2;
           mx = fmaxf(mx, s[n][e]);
         }
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
@@ -208,7 +255,9 @@ cudaError_t launch_prefill_attention(const PagedKvCache& kv, const PrefillAttent
   const int64_t rows = static_cast<int64_t>(a.max_q_len) * (a.n_heads / kv.n_kv_heads);
   if (rows > (int64_t{1} << 30)) return cudaErrorInvalidValue;
   const dim3 grid(static_cast<unsigned>((rows + kRows - 1) / kRows), kv.n_kv_heads, kv.batch);
-  auto kernel = kv.head_dim == 64 ? prefill_kernel<64> : prefill_kernel<128>;
+  const bool int8 = kv.dtype == KvCacheDtype::kInt8;
+  auto kernel = kv.head_dim == 64 ? (int8 ? prefill_kernel<64, true> : prefill_kernel<64, false>)
+                                  : (int8 ? prefill_kernel<128, true> : prefill_kernel<128, false>);
   return loom_launch(kernel, grid, dim3(kThreads), 0, stream, kv, a.q, a.q_indptr, a.n_heads,
                      a.scale * kLog2e, a.out);
 }

@@ -6,10 +6,14 @@
 //   repeated float multiplication. NORM rotates (2i, 2i+1), NEOX (i, i + n_rot/2);
 //   dims >= n_rot pass through. fp32 math; the angle is reduced to [-pi, pi] in
 //   double and cos/sin taken with __cosf/__sinf (|error| < 5e-7).
+// The cache is fp16 (each value rounded once) or int8 with per-(token, kv
+// head) fp32 scales (kernels/cuda/attention/kv_cache_format.cuh), quantized
+// from the fp32 rotated K and the V values (fp16 inputs, exact in fp32).
 #pragma once
 
 #include <cstdint>
 
+#include "kernels/cuda/attention/kv_cache_format.cuh"
 #include "kernels/cuda/common/device.cuh"
 
 namespace loom::cuda {
@@ -25,15 +29,21 @@ struct RopeConfig {
   const float* freq_factors = nullptr;  // [n_rot/2] device fp32 divisors (llama3), or null
 };
 
-// The paged cache of one layer, the same layout as loom::cpu::PagedKvMut:
-// K and V are [num_blocks][block_size][n_kv_heads][head_dim] fp16.
-struct PagedKvCache {
-  __half* k = nullptr;
-  __half* v = nullptr;
+// The paged cache of one layer as the writer sees it (the attention kernels
+// read it through PagedKvCache, attention/paged_kv.cuh), the same layout as
+// loom::cpu::PagedKvMut / PagedKvInt8Mut.
+struct PagedKvWriteTarget {
+  __half* k = nullptr;  // kF16: [num_blocks][block_size][n_kv_heads][head_dim] fp16
+  __half* v = nullptr;  // kF16: same shape as k
   int32_t num_blocks = 0;
   int32_t block_size = 0;
   int32_t n_kv_heads = 0;
   int32_t head_dim = 0;
+  KvCacheDtype dtype = KvCacheDtype::kF16;
+  int8_t* k_q = nullptr;     // kInt8: [num_blocks][block_size][n_kv_heads][head_dim] int8
+  int8_t* v_q = nullptr;     // kInt8: same shape as k_q
+  float* k_scale = nullptr;  // kInt8: [num_blocks][block_size][n_kv_heads] fp32
+  float* v_scale = nullptr;  // kInt8: same shape as k_scale
 };
 
 // Where each new token goes: token t of the step belongs to sequence
@@ -50,7 +60,8 @@ struct KvWriteMap {
 
 // q:      [n_tokens][n_heads][head_dim] fp16, rotated in place.
 // k, v:   [n_tokens][n_kv_heads][head_dim] fp16, read only; rotated K and
-//         plain V are stored into `cache`.
+//         plain V are stored into `cache` (int8: quantized per token and kv
+//         head, the head's amax reduced over the block by warp shuffles).
 // status: optional device int32, set to 1 when a token's sequence, position or
 //         block falls outside the map/cache (that token's K/V is not written).
 // Grid (n_tokens, n_heads + n_kv_heads), one block of head_dim/2 threads
@@ -58,7 +69,7 @@ struct KvWriteMap {
 // bad shapes (n_heads not a multiple of n_kv_heads, head_dim mismatch, ...).
 cudaError_t launch_rope_kv_write(const RopeConfig& rope, __half* q, const __half* k,
                                  const __half* v, int32_t n_tokens, int32_t n_heads,
-                                 const PagedKvCache& cache, const KvWriteMap& map, int32_t* status,
+                                 const PagedKvWriteTarget& cache, const KvWriteMap& map, int32_t* status,
                                  cudaStream_t stream);
 
 }  // namespace loom::cuda

@@ -1,5 +1,7 @@
 // Paged decode attention (kernels/cuda/attention/decode_attention.cu) under
-// the SIMT emulator vs loom::cpu::ref::attention_paged and float64.
+// the SIMT emulator vs loom::cpu::ref::attention_paged and float64, over the
+// fp16 cache and the int8 cache (reference: attention over the dequantized
+// values q * scale, so the tolerance is the kernel's own fp32/fp16 error).
 #include "kernels/cuda/attention/decode_attention.cuh"
 
 #include <cmath>
@@ -55,8 +57,8 @@ DecodeRun run_decode(const HostCache& cache, const std::vector<float>& q, int sp
 }
 
 void check_decode(const Shape& s, const std::vector<int>& lens, int split_len, unsigned seed,
-                  int expect_splits) {
-  const HostCache cache = make_cache(s, lens, seed);
+                  int expect_splits, KvCacheDtype dtype = KvCacheDtype::kF16) {
+  const HostCache cache = make_cache(s, lens, seed, dtype);
   const int batch = static_cast<int>(lens.size());
   const auto q = make_queries(batch, s, seed + 1);
   const DecodeRun run = run_decode(cache, q, split_len);
@@ -190,6 +192,86 @@ TEST(CudaDecodeAttention, EveryResumeOrder) {
   for (auto order : {loom::simt::Schedule::kReverse, loom::simt::Schedule::kShuffled}) {
     loom::simt::set_schedule(order, 7);
     check_decode({64, 3, 3, 16}, {1, 17, 90}, 32, 80, 3);
+  }
+  loom::simt::set_schedule(loom::simt::Schedule::kForward);
+}
+
+}  // namespace
+
+namespace {
+
+constexpr KvCacheDtype kInt8 = KvCacheDtype::kInt8;
+
+TEST(CudaDecodeAttentionInt8, SingleTokenAndBlockBoundaries) {
+  check_decode({64, 2, 1, 16}, {1}, 0, 101, 1, kInt8);
+  check_decode({128, 1, 3, 16}, {1}, 0, 102, 1, kInt8);
+  for (int len : {15, 16, 17}) {
+    SCOPED_TRACE(len);
+    check_decode({128, 1, 3, 16}, {len}, 0, 110 + len, 1, kInt8);
+    check_decode({64, 2, 1, 32}, {len}, 8, 120 + len, (len + 7) / 8, kInt8);
+  }
+}
+
+TEST(CudaDecodeAttentionInt8, RaggedBatch13Gqa3SplitAndNot) {
+  check_decode({64, 3, 3, 16}, kRagged13, 0, 130, 1, kInt8);
+  check_decode({64, 3, 3, 16}, kRagged13, 32, 131, 7, kInt8);
+}
+
+TEST(CudaDecodeAttentionInt8, RaggedBatch13HeadDim128Group8Split) {
+  check_decode({128, 1, 8, 32}, kRagged13, 48, 132, 5, kInt8);
+}
+
+TEST(CudaDecodeAttentionInt8, LongContextSplitAndNot) {
+  check_decode({128, 1, 3, 16}, {1000}, 0, 140, 1, kInt8);
+  check_decode({128, 1, 3, 16}, {1000}, 128, 141, 8, kInt8);
+  check_decode({64, 1, 1, 32}, {1000, 999, 3}, 256, 142, 4, kInt8);
+}
+
+TEST(CudaDecodeAttentionInt8, BadBlockIdPoisonsOnlyItsSequence) {
+  const Shape s{64, 1, 2, 16};
+  HostCache cache = make_cache(s, {40, 20, 33}, 160, kInt8);
+  cache.indices[cache.indptr[1] + 1] = cache.num_blocks + 100;
+  const auto q = make_queries(3, s, 161);
+  const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
+  for (int split_len : {0, 16}) {
+    const DecodeRun run = run_decode(cache, q, split_len);
+    for (size_t i = row; i < 2 * row; ++i)
+      ASSERT_TRUE(std::isnan(__half2float(run.out[i]))) << "split " << split_len << " i " << i;
+    for (int b : {0, 2}) {
+      const float* qb = q.data() + b * row;
+      expect_matches(run.out, b * row, dense_reference(cache, b, qb, 1, 0.125f),
+                     cpu_reference(cache, b, qb, 1, 0.125f), "seq " + std::to_string(b));
+    }
+  }
+}
+
+TEST(CudaDecodeAttentionInt8, RejectsMissingScales) {
+  const Shape s{64, 1, 1, 16};
+  const HostCache cache = make_cache(s, {5}, 170, kInt8);
+  DeviceCache dev(cache);
+  __half* dq = to_device(to_halves(make_queries(1, s, 171)));
+  __half* dout = to_device(std::vector<__half>(64));
+  DecodeAttentionArgs a;
+  a.q = dq;
+  a.out = dout;
+  a.n_heads = 1;
+  a.scale = 0.125f;
+  a.max_kv_len = 5;
+  EXPECT_EQ(launch_decode_attention(dev.kv, a, nullptr), cudaSuccess);
+  auto kv = dev.kv;
+  kv.v_scale = nullptr;
+  EXPECT_EQ(launch_decode_attention(kv, a, nullptr), cudaErrorInvalidValue);
+  kv = dev.kv;
+  kv.dtype = KvCacheDtype::kF16;  // fp16 pools missing
+  EXPECT_EQ(launch_decode_attention(kv, a, nullptr), cudaErrorInvalidValue);
+  cudaFree(dq);
+  cudaFree(dout);
+}
+
+TEST(CudaDecodeAttentionInt8, EveryResumeOrder) {
+  for (auto order : {loom::simt::Schedule::kReverse, loom::simt::Schedule::kShuffled}) {
+    loom::simt::set_schedule(order, 7);
+    check_decode({128, 3, 3, 16}, {1, 17, 90}, 32, 180, 3, kInt8);
   }
   loom::simt::set_schedule(loom::simt::Schedule::kForward);
 }

@@ -1,6 +1,7 @@
 // Prefill attention (kernels/cuda/attention/prefill_attention.cu) under the
 // SIMT emulator vs loom::cpu::ref::attention_paged and float64: causal mask,
-// chunked prefill (queries after cached tokens), ragged batches, GQA.
+// chunked prefill (queries after cached tokens), ragged batches, GQA; over
+// the fp16 cache and the int8 cache (reference: attention over q * scale).
 #include "kernels/cuda/attention/prefill_attention.cuh"
 
 #include <cmath>
@@ -48,14 +49,15 @@ std::vector<__half> run_prefill(const HostCache& cache, const std::vector<int32_
   return out;
 }
 
-void check_prefill(const Shape& s, const std::vector<Seq>& seqs, unsigned seed) {
+void check_prefill(const Shape& s, const std::vector<Seq>& seqs, unsigned seed,
+                   KvCacheDtype dtype = KvCacheDtype::kF16) {
   std::vector<int> lens;
   std::vector<int32_t> q_indptr = {0};
   for (const Seq& x : seqs) {
     lens.push_back(x.kv_len);
     q_indptr.push_back(q_indptr.back() + x.n_q);
   }
-  const HostCache cache = make_cache(s, lens, seed);
+  const HostCache cache = make_cache(s, lens, seed, dtype);
   const auto q = make_queries(q_indptr.back(), s, seed + 1);
   const auto out = run_prefill(cache, q_indptr, q);
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
@@ -166,6 +168,57 @@ TEST(CudaPrefillAttention, EveryResumeOrder) {
   for (auto order : {loom::simt::Schedule::kReverse, loom::simt::Schedule::kShuffled}) {
     loom::simt::set_schedule(order, 7);
     check_prefill({64, 1, 3, 16}, {{30, 70}, {17, 17}}, 90);
+  }
+  loom::simt::set_schedule(loom::simt::Schedule::kForward);
+}
+
+}  // namespace
+
+namespace {
+
+constexpr KvCacheDtype kInt8 = KvCacheDtype::kInt8;
+
+TEST(CudaPrefillAttentionInt8, WholePromptsAndChunks) {
+  check_prefill({64, 1, 3, 16}, {{1, 1}}, 101, kInt8);
+  check_prefill({64, 1, 3, 16}, {{15, 15}}, 102, kInt8);
+  check_prefill({128, 2, 1, 16}, {{17, 17}}, 103, kInt8);
+  check_prefill({128, 2, 1, 32}, {{15, 32}}, 110, kInt8);
+  check_prefill({64, 3, 3, 16}, {{1, 77}}, 112, kInt8);
+}
+
+TEST(CudaPrefillAttentionInt8, RaggedBatch13Gqa3) {
+  check_prefill({64, 1, 3, 16},
+                {{1, 1}, {15, 15}, {17, 17}, {5, 40}, {16, 16}, {33, 70}, {2, 2}, {64, 64},
+                 {1, 100}, {20, 21}, {9, 30}, {23, 23}, {3, 47}},
+                120, kInt8);
+}
+
+TEST(CudaPrefillAttentionInt8, RaggedBatchHeadDim128BlockSize32) {
+  check_prefill({128, 2, 2, 32}, {{7, 7}, {40, 41}, {1, 65}}, 130, kInt8);
+}
+
+TEST(CudaPrefillAttentionInt8, Length1000) {
+  check_prefill({64, 1, 1, 16}, {{1000, 1000}}, 140, kInt8);
+  check_prefill({128, 1, 3, 16}, {{24, 1000}}, 141, kInt8);
+}
+
+TEST(CudaPrefillAttentionInt8, InconsistentSequencesPoisonOnlyThemselves) {
+  const Shape s{64, 1, 2, 16};
+  HostCache cache = make_cache(s, {20, 40, 10}, 160, kInt8);
+  cache.indices[cache.indptr[1] + 2] = -1;
+  const std::vector<int32_t> q_indptr = {0, 4, 8, 19};
+  const auto q = make_queries(19, s, 161);
+  const auto out = run_prefill(cache, q_indptr, q);
+  const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
+  for (size_t i = 4 * row; i < 19 * row; ++i) ASSERT_TRUE(std::isnan(__half2float(out[i]))) << i;
+  expect_matches(out, 0, dense_reference(cache, 0, q.data(), 4, 0.125f),
+                 cpu_reference(cache, 0, q.data(), 4, 0.125f), "seq 0");
+}
+
+TEST(CudaPrefillAttentionInt8, EveryResumeOrder) {
+  for (auto order : {loom::simt::Schedule::kReverse, loom::simt::Schedule::kShuffled}) {
+    loom::simt::set_schedule(order, 7);
+    check_prefill({128, 1, 3, 16}, {{30, 70}, {17, 17}}, 190, kInt8);
   }
   loom::simt::set_schedule(loom::simt::Schedule::kForward);
 }

@@ -61,7 +61,7 @@ void check_rope_kv(const RopeCase& c) {
   DeviceBuffer<float> dfactors(factors);
   cuda::RopeConfig rc{c.mode == cpu::RopeMode::kNeox ? cuda::RopeMode::kNeox : cuda::RopeMode::kNorm,
                       d, c.n_rot, base, 1.0f, c.llama3 ? dfactors.get() : nullptr};
-  cuda::PagedKvCache dcache{dck.as<__half>(), dcv.as<__half>(), num_blocks, block_size, n_kv, d};
+  cuda::PagedKvWriteTarget dcache{dck.as<__half>(), dcv.as<__half>(), num_blocks, block_size, n_kv, d};
   cuda::KvWriteMap map{dpos.get(), dseq.get(), dtables.get(), 2, max_blocks};
   ASSERT_EQ(cuda::launch_rope_kv_write(rc, dq.as<__half>(), dk.as<__half>(), dv.as<__half>(),
                                        c.n_tokens, n_heads, dcache, map, dstatus.get(), nullptr),
@@ -105,7 +105,7 @@ TEST(CudaRopeKv, BadPositionsAndShapes) {
   DeviceBuffer<int32_t> dpos(std::vector<int32_t>{9}), dseq(std::vector<int32_t>{0}),
       dtables(std::vector<int32_t>{0, 1}), dstatus(std::vector<int32_t>{0});
   cuda::RopeConfig rc{cuda::RopeMode::kNorm, d, d, 10000.0f, 1.0f, nullptr};
-  cuda::PagedKvCache cache{dck.as<__half>(), dcv.as<__half>(), 2, 4, 1, d};
+  cuda::PagedKvWriteTarget cache{dck.as<__half>(), dcv.as<__half>(), 2, 4, 1, d};
   cuda::KvWriteMap map{dpos.get(), dseq.get(), dtables.get(), 1, 2};  // covers positions < 8
   ASSERT_EQ(cuda::launch_rope_kv_write(rc, dq.as<__half>(), dk.as<__half>(), dv.as<__half>(), 1, 1,
                                        cache, map, dstatus.get(), nullptr),

@@ -1,0 +1,62 @@
+// Turning the common KV keys into CudaModelOptions (pure arithmetic, unit-
+// tested without a device). Block counts exclude the graph padding block,
+// which the budget also pays for: blocks = budget / bytes_per_block - 1.
+//
+// Device (nvcc build):
+//   kv_cache_bytes          -> exactly that many blocks (CudaModel still checks
+//                              they fit in the free device memory)
+//   kv_cache_fraction only  -> CudaModel's own plan: fraction of the memory
+//                              left after weights, workspace and graph reserve
+//   neither                 -> the same with fraction 0.9
+//   (with both keys kv_cache_bytes decides: the device's free memory is only
+//    known once the weights are uploaded, inside CudaModel::load)
+// Emulation (SIMT build: "device" memory is host memory, filled with 0xFF):
+//   free    = min(emulated device memory (16 GiB), MemAvailable / 2) - weight bytes
+//   budget  = min over the keys given of (kv_cache_bytes, fraction * free);
+//             neither: min(256 MiB, 0.9 * free), so a default start allocates
+//             no more than 256 MiB of host memory
+//   kv_cache_bytes above `free` is resource_exhausted.
+// Either way blocks are capped at max_num_seqs full contexts, and fewer
+// blocks than one max_context sequence is resource_exhausted with the numbers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "backends/common/model/model_config.h"
+
+namespace loom::cuda_plugin {
+
+// KV bytes of one block over all layers, K and V: fp16 is
+// n_layers * 2 * block_size * n_kv_heads * head_dim * 2 (CudaForward's pools);
+// int8 stores head_dim bytes plus one fp32 scale per (token, kv head)
+// (plugin_api/ABI.md "kv_cache_dtype").
+size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool int8);
+
+inline constexpr int64_t kEmulatedDefaultKvBytes = int64_t{256} << 20;
+
+struct KvPlanInput {
+  std::optional<double> fraction;
+  std::optional<int64_t> bytes;
+  bool emulated = false;
+  int64_t device_memory = 0;   // emulated: the emulated device's total (16 GiB)
+  int64_t mem_available = 0;   // emulated: host MemAvailable, bytes
+  int64_t weight_bytes = 0;    // the model file's size (the uploaded weights are about that)
+  size_t bytes_per_block = 0;  // all layers, K and V
+  int32_t block_size = 16;
+  int32_t max_context = 0;     // tokens per sequence, already capped by the model
+  int32_t max_num_seqs = 1;
+};
+
+struct KvPlan {
+  int32_t kv_blocks = 0;        // > 0: CudaModelOptions::kv_blocks; 0: CudaModel's fraction plan
+  double fraction = 0.9;        // CudaModelOptions::kv_cache_fraction
+  int64_t budget_bytes = 0;     // 0 when CudaModel decides (device, fraction plan)
+  bool capped = false;          // blocks limited to max_num_seqs full contexts
+  std::string source;           // "kv_cache_bytes", "emulated default: ...", ...
+};
+
+KvPlan plan_kv(const KvPlanInput& in);
+
+}  // namespace loom::cuda_plugin
