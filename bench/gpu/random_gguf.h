@@ -1,0 +1,42 @@
+// A Llama-layout GGUF v3 file with random weights, written in seconds, so a
+// machine without network can benchmark a 7B-class model. The weights are
+// uniform random quant codes with one fixed scale per matrix type (so
+// activations stay finite through every layer), norms are 1.0, and the
+// tokenizer is a synthetic SentencePiece vocabulary (<unk>, <s>, </s>, the
+// 256 <0xXX> byte tokens, then distinct made-up pieces) that loom's
+// `llama` tokenizer accepts. The text it generates is gibberish; the bytes
+// each token reads and the kernels it runs are exactly a real model's.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "kernels/cpu/ggml_type.h"
+
+namespace loom::gpu_bench {
+
+struct RandomLlamaSpec {
+  int32_t n_layers = 32;
+  int32_t dim = 4096;
+  int32_t n_heads = 32;
+  int32_t n_kv_heads = 32;
+  int32_t ffn_dim = 11008;
+  int32_t n_vocab = 32000;  // >= 259 + 1 (specials and byte tokens)
+  int32_t context = 4096;
+  GgmlType matrix_type = GgmlType::Q4_0;  // Q4_0, Q4_1 or Q8_0: every 2-D tensor
+  bool tied_output = false;               // true: no output.weight (LM head = token_embd)
+  uint64_t seed = 1;
+  std::string name = "random-llama";
+};
+
+// Llama-2-7B's shapes (32 layers, dim 4096, 32/32 heads, ffn 11008, vocab 32000), Q4_0.
+RandomLlamaSpec llama2_7b_spec();
+
+// Bytes of every tensor's data (what the file holds past its header).
+uint64_t tensor_data_bytes(const RandomLlamaSpec& spec);
+
+// Writes the file; throws std::invalid_argument for a bad spec (shapes not
+// multiples of 32, dim % n_heads, unsupported type) and std::runtime_error
+// naming the path when the file cannot be written.
+void write_random_llama_gguf(const std::string& path, const RandomLlamaSpec& spec);
+
+}  // namespace loom::gpu_bench
