@@ -14,9 +14,9 @@ model=${1:-$("$root/scripts/fetch_model.sh")}
 build=${LOOM_BUILD:-$root/build}
 out=${LOOM_SERVING_OUT:-$(mktemp -d /tmp/loom-serving.XXXXXX)}
 threads=${THREADS:-2}
-sat_rate=${SAT_RATE:-4}   # offered load of the comparison point: above what either policy sustains
+sat_rate=${SAT_RATE:-8}   # offered load of the comparison point: above what either policy sustains
 low_rate=${LOW_RATE:-0.2} # a second, light load for the plot
-n_sat=${N_SAT:-32}
+n_sat=${N_SAT:-64}
 n_low=${N_LOW:-10}
 py=/usr/bin/python3
 mkdir -p "$out"
