@@ -23,9 +23,12 @@ void attention_fail(const char* fn, const std::string& what) {
 void validate_layout(const char* fn, int32_t num_blocks, int32_t block_size, int32_t n_kv_heads,
                      int32_t head_dim, bool has_k, bool has_v) {
   if (!has_k || !has_v) attention_fail(fn, "kv.k and kv.v must not be null");
-  if (num_blocks <= 0) attention_fail(fn, "kv.num_blocks must be > 0, got " + std::to_string(num_blocks));
-  if (block_size <= 0) attention_fail(fn, "kv.block_size must be > 0, got " + std::to_string(block_size));
-  if (n_kv_heads <= 0) attention_fail(fn, "kv.n_kv_heads must be > 0, got " + std::to_string(n_kv_heads));
+  if (num_blocks <= 0)
+    attention_fail(fn, "kv.num_blocks must be > 0, got " + std::to_string(num_blocks));
+  if (block_size <= 0)
+    attention_fail(fn, "kv.block_size must be > 0, got " + std::to_string(block_size));
+  if (n_kv_heads <= 0)
+    attention_fail(fn, "kv.n_kv_heads must be > 0, got " + std::to_string(n_kv_heads));
   if (head_dim <= 0) attention_fail(fn, "kv.head_dim must be > 0, got " + std::to_string(head_dim));
 }
 
@@ -50,12 +53,14 @@ void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, i
   if (a.n_q < 0) attention_fail(fn, "n_q must be >= 0, got " + std::to_string(a.n_q));
   if (a.pos0 < 0) attention_fail(fn, "pos0 must be >= 0, got " + std::to_string(a.pos0));
   if (a.n_heads <= 0 || a.n_heads % n_kv_heads != 0) {
-    attention_fail(fn, "n_heads (" + std::to_string(a.n_heads) + ") must be a positive multiple of n_kv_heads (" +
+    attention_fail(fn, "n_heads (" + std::to_string(a.n_heads) +
+                           ") must be a positive multiple of n_kv_heads (" +
                            std::to_string(n_kv_heads) + ")");
   }
-  if (a.n_q > 0 && (a.q == nullptr || a.out == nullptr)) attention_fail(fn, "q and out must not be null");
-  validate_table(fn, a.block_table, a.block_table_len, static_cast<int64_t>(a.pos0) + a.n_q, block_size,
-                 num_blocks);
+  if (a.n_q > 0 && (a.q == nullptr || a.out == nullptr))
+    attention_fail(fn, "q and out must not be null");
+  validate_table(fn, a.block_table, a.block_table_len, static_cast<int64_t>(a.pos0) + a.n_q,
+                 block_size, num_blocks);
 }
 
 }  // namespace detail
@@ -66,7 +71,9 @@ using detail::attention_fail;
 using detail::validate_layout;
 using detail::validate_table;
 
-int64_t row_stride(const PagedKv& kv) { return static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim; }
+int64_t row_stride(const PagedKv& kv) {
+  return static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim;
+}
 
 // Element offset of (position, kv head) in the cache.
 int64_t cache_offset(const PagedKv& kv, const int32_t* table, int64_t pos, int32_t kv_head) {
@@ -113,14 +120,12 @@ int64_t attention_work_items(const PagedKv& kv, const AttentionArgs& a) {
 
 void attention_paged_items(const PagedKv& kv, const AttentionArgs& a, int64_t begin, int64_t end) {
   if (begin >= end) return;
-  if (cpu_has_avx2_fma_f16c() && kv.head_dim % 8 == 0) return avx2::attention_items(kv, a, begin, end);
-  const int32_t group = a.n_heads / kv.n_kv_heads;
-  std::vector<float> scores;
-  for (int64_t item = begin; item < end; ++item) {
-    const auto row = static_cast<int32_t>(item / kv.n_kv_heads);
-    const auto kv_head = static_cast<int32_t>(item % kv.n_kv_heads);
-    for (int32_t r = 0; r < group; ++r) attention_head_ref(kv, a, row, kv_head * group + r, scores);
-  }
+  if (cpu_has_avx2_fma_f16c() && kv.head_dim % 8 == 0)
+    return avx2::attention_items(kv, a, begin, end);
+  detail::for_each_item_head(a, kv.n_kv_heads, begin, end,
+                             [&](int32_t row, int32_t head, std::vector<float>& scores) {
+                               attention_head_ref(kv, a, row, head, scores);
+                             });
 }
 
 void attention_paged(const PagedKv& kv, const AttentionArgs& a) {
@@ -131,10 +136,10 @@ void attention_paged(const PagedKv& kv, const AttentionArgs& a) {
 namespace ref {
 void attention_paged(const PagedKv& kv, const AttentionArgs& a) {
   attention_validate(kv, a);
-  std::vector<float> scores;
-  for (int32_t row = 0; row < a.n_q; ++row) {
-    for (int32_t h = 0; h < a.n_heads; ++h) attention_head_ref(kv, a, row, h, scores);
-  }
+  detail::for_each_item_head(a, kv.n_kv_heads, 0, attention_work_items(kv, a),
+                             [&](int32_t row, int32_t head, std::vector<float>& scores) {
+                               attention_head_ref(kv, a, row, head, scores);
+                             });
 }
 }  // namespace ref
 

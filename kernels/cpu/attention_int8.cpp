@@ -26,7 +26,8 @@ int64_t slot_index(const PagedKvInt8& kv, const int32_t* table, int64_t pos, int
 
 void validate_layout(const char* fn, const PagedKvInt8& kv) {
   detail::validate_layout(fn, kv.num_blocks, kv.block_size, kv.n_kv_heads, kv.head_dim, kv.k, kv.v);
-  if (!kv.k_scale || !kv.v_scale) detail::attention_fail(fn, "kv.k_scale and kv.v_scale must not be null");
+  if (!kv.k_scale || !kv.v_scale)
+    detail::attention_fail(fn, "kv.k_scale and kv.v_scale must not be null");
 }
 
 // Two-pass attention for one (row, head), dequantizing on the fly: the
@@ -67,16 +68,15 @@ int64_t attention_work_items(const PagedKvInt8& kv, const AttentionArgs& a) {
   return static_cast<int64_t>(a.n_q) * kv.n_kv_heads;
 }
 
-void attention_paged_items(const PagedKvInt8& kv, const AttentionArgs& a, int64_t begin, int64_t end) {
+void attention_paged_items(const PagedKvInt8& kv, const AttentionArgs& a, int64_t begin,
+                           int64_t end) {
   if (begin >= end) return;
-  if (cpu_has_avx2_fma_f16c() && kv.head_dim % 8 == 0) return avx2::attention_items(kv, a, begin, end);
-  const int32_t group = a.n_heads / kv.n_kv_heads;
-  std::vector<float> scores;
-  for (int64_t item = begin; item < end; ++item) {
-    const auto row = static_cast<int32_t>(item / kv.n_kv_heads);
-    const auto kv_head = static_cast<int32_t>(item % kv.n_kv_heads);
-    for (int32_t r = 0; r < group; ++r) attention_head_ref(kv, a, row, kv_head * group + r, scores);
-  }
+  if (cpu_has_avx2_fma_f16c() && kv.head_dim % 8 == 0)
+    return avx2::attention_items(kv, a, begin, end);
+  detail::for_each_item_head(a, kv.n_kv_heads, begin, end,
+                             [&](int32_t row, int32_t head, std::vector<float>& scores) {
+                               attention_head_ref(kv, a, row, head, scores);
+                             });
 }
 
 void attention_paged(const PagedKvInt8& kv, const AttentionArgs& a) {
@@ -87,10 +87,10 @@ void attention_paged(const PagedKvInt8& kv, const AttentionArgs& a) {
 namespace ref {
 void attention_paged(const PagedKvInt8& kv, const AttentionArgs& a) {
   attention_validate(kv, a);
-  std::vector<float> scores;
-  for (int32_t row = 0; row < a.n_q; ++row) {
-    for (int32_t h = 0; h < a.n_heads; ++h) attention_head_ref(kv, a, row, h, scores);
-  }
+  detail::for_each_item_head(a, kv.n_kv_heads, 0, attention_work_items(kv, a),
+                             [&](int32_t row, int32_t head, std::vector<float>& scores) {
+                               attention_head_ref(kv, a, row, head, scores);
+                             });
 }
 }  // namespace ref
 
@@ -101,15 +101,18 @@ void kv_write(const PagedKvInt8Mut& kv, const float* k, const float* v, int32_t 
   validate_layout(fn, view);
   if (n < 0) detail::attention_fail(fn, "n must be >= 0, got " + std::to_string(n));
   if (pos0 < 0) detail::attention_fail(fn, "pos0 must be >= 0, got " + std::to_string(pos0));
-  if (n > 0 && (k == nullptr || v == nullptr)) detail::attention_fail(fn, "k and v rows must not be null");
-  detail::validate_table(fn, block_table, block_table_len, static_cast<int64_t>(pos0) + n, kv.block_size,
-                         kv.num_blocks);
+  if (n > 0 && (k == nullptr || v == nullptr))
+    detail::attention_fail(fn, "k and v rows must not be null");
+  detail::validate_table(fn, block_table, block_table_len, static_cast<int64_t>(pos0) + n,
+                         kv.block_size, kv.num_blocks);
   const int64_t row = static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim;
   for (int32_t t = 0; t < n; ++t) {
     // A token's heads are contiguous in the cache: one row of n_kv_heads slots.
     const int64_t slot = slot_index(view, block_table, static_cast<int64_t>(pos0) + t, 0);
-    kv_quantize_rows(k + t * row, kv.k + slot * kv.head_dim, kv.k_scale + slot, 1, kv.n_kv_heads, kv.head_dim);
-    kv_quantize_rows(v + t * row, kv.v + slot * kv.head_dim, kv.v_scale + slot, 1, kv.n_kv_heads, kv.head_dim);
+    kv_quantize_rows(k + t * row, kv.k + slot * kv.head_dim, kv.k_scale + slot, 1, kv.n_kv_heads,
+                     kv.head_dim);
+    kv_quantize_rows(v + t * row, kv.v + slot * kv.head_dim, kv.v_scale + slot, 1, kv.n_kv_heads,
+                     kv.head_dim);
   }
 }
 

@@ -1,9 +1,10 @@
-// Checks shared by the fp16 and int8 paged attention (attention.cpp,
-// attention_int8.cpp); internal to kernels/cpu. All throw
-// std::invalid_argument("<fn>: <what>").
+// Checks and loops shared by the fp16 and int8 paged attention
+// (attention.cpp, attention_int8.cpp); internal to kernels/cpu. The checks
+// throw std::invalid_argument("<fn>: <what>").
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels/cpu/attention.h"
 
@@ -21,4 +22,19 @@ void validate_table(const char* fn, const int32_t* table, int32_t table_len, int
 // n_q, pos0, n_heads (a multiple of n_kv_heads), q/out and the block table.
 void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, int32_t block_size,
                    int32_t num_blocks);
+
+// The scalar path over work items [begin, end) (item = q row * n_kv_heads +
+// kv head): head_ref(row, head, scores) for each of the item's query heads.
+template <typename HeadRef>
+void for_each_item_head(const AttentionArgs& a, int32_t n_kv_heads, int64_t begin, int64_t end,
+                        HeadRef head_ref) {
+  const int32_t group = a.n_heads / n_kv_heads;
+  std::vector<float> scores;
+  for (int64_t item = begin; item < end; ++item) {
+    const auto row = static_cast<int32_t>(item / n_kv_heads);
+    const auto kv_head = static_cast<int32_t>(item % n_kv_heads);
+    for (int32_t r = 0; r < group; ++r) head_ref(row, kv_head * group + r, scores);
+  }
+}
+
 }  // namespace loom::cpu::detail
