@@ -181,3 +181,35 @@ TEST_F(PluginModel, StatsJsonParsesAndSizesTheCacheFromTheBudget) {
   EXPECT_TRUE(stats["endpoint"].is_null());
   EXPECT_TRUE(stats["health"]["ok"].get<bool>());
 }
+
+// kv_cache_dtype "int8" through the C ABI: the same byte budget holds the
+// int8 block count of the format (2 * n_kv_heads * (head_dim + 4) bytes per
+// token per layer), and a job runs to one DONE with the prompt's first
+// greedy token unchanged (its logits come from the prompt alone, where the
+// int8 cache's error is smallest; later tokens may drift, see
+// tests/model/test_kv_int8_accuracy.cpp).
+TEST(PluginModelInt8Kv, BudgetHoldsTheInt8BlockCountAndJobsRun) {
+  LOOM_REQUIRE_PLUGIN_MODEL();
+  auto lib = ph::Library::open(loom::test::cpu_plugin_path());
+  ph::Backend int8(lib->create(loom::test::plugin_test_config(", \"kv_cache_dtype\": \"int8\"")));
+  ph::Backend fp16(lib->create(loom::test::plugin_test_config()));
+  int8.start();
+  fp16.start();
+  const auto stats = nlohmann::json::parse(int8.stats_json());
+  const int64_t block_bytes = 30 * 2 * 3 * (64 + 4) * 16;  // layers, K+V, kv heads, bytes per head row, tokens
+  EXPECT_EQ(stats["kv_blocks_total"], 73728000 / block_bytes);
+  EXPECT_EQ(stats["startup"]["kv_cache_dtype"], "int8");
+
+  PluginCollector c8, c16;
+  const std::string prompt = "The capital of France is";
+  int8.submit(loom::test::greedy_text_request("q", prompt, 6), PluginCollector::callback, &c8);
+  fp16.submit(loom::test::greedy_text_request("f", prompt, 6), PluginCollector::callback, &c16);
+  ASSERT_TRUE(c8.wait_terminals(1));
+  ASSERT_TRUE(c16.wait_terminals(1));
+  const auto q = c8.get("q"), f = c16.get("f");
+  EXPECT_EQ(q.terminals, 1);
+  ASSERT_EQ(q.events.back().kind, LOOM_EVENT_DONE) << q.events.back().message;
+  EXPECT_EQ(q.ids.size(), 6u);
+  ASSERT_FALSE(f.ids.empty());
+  EXPECT_EQ(q.ids.front(), f.ids.front());
+}
