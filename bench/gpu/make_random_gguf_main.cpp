@@ -21,7 +21,7 @@ using loom::gpu_bench::RandomLlamaSpec;
   std::fprintf(stderr,
                "loom_make_random_gguf: %s\n"
                "usage: loom_make_random_gguf --out FILE [--layers N] [--dim D] [--heads H] [--kv-heads K]\n"
-               "       [--ffn F] [--vocab V] [--context C] [--type q4_0|q4_1|q8_0] [--tied] [--seed S]\n"
+               "       [--ffn F] [--vocab V] [--context C] [--type q4_0|q4_1|q8_0] [--tied] [--qkv-bias] [--seed S]\n"
                "defaults: Llama-2-7B (32 layers, dim 4096, 32/32 heads, ffn 11008, vocab 32000, Q4_0)\n",
                why);
   std::exit(2);
@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--tied") {
       s.tied_output = true;
+      continue;
+    }
+    if (a == "--qkv-bias") {
+      s.qkv_bias = true;
       continue;
     }
     if (i + 1 >= argc) usage(("missing value after " + a).c_str());

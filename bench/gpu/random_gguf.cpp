@@ -128,6 +128,11 @@ std::vector<TensorInfo> tensor_infos(const RandomLlamaSpec& s) {
     t.push_back({p + "attn_q.weight", {dim, dim}, m});
     t.push_back({p + "attn_k.weight", {dim, kv}, m});
     t.push_back({p + "attn_v.weight", {dim, kv}, m});
+    if (s.qkv_bias) {
+      t.push_back({p + "attn_q.bias", {dim}, GgmlType::F32});
+      t.push_back({p + "attn_k.bias", {kv}, GgmlType::F32});
+      t.push_back({p + "attn_v.bias", {kv}, GgmlType::F32});
+    }
     t.push_back({p + "attn_output.weight", {dim, dim}, m});
     t.push_back({p + "ffn_norm.weight", {dim}, GgmlType::F32});
     t.push_back({p + "ffn_gate.weight", {dim, ffn}, m});
@@ -179,9 +184,13 @@ void fill_blocks(GgmlType type, uint8_t* out, size_t n_blocks, uint64_t& rng) {
 }
 
 void write_tensor_data(Writer& w, const TensorInfo& t, uint64_t seed, std::vector<uint8_t>& buf) {
-  if (t.type == GgmlType::F32) {  // norm weights: 1.0
-    std::vector<float> ones(t.bytes / 4, 1.0f);
-    w.bytes(ones.data(), t.bytes);
+  if (t.type == GgmlType::F32) {  // norm weights: 1.0; biases: uniform in [-1, 1)
+    std::vector<float> values(t.bytes / 4, 1.0f);
+    if (t.name.ends_with(".bias")) {
+      uint64_t rng = seed;
+      for (float& v : values) v = static_cast<float>(splitmix64(rng) >> 40) * 0x1p-23f - 1.0f;
+    }
+    w.bytes(values.data(), t.bytes);
     return;
   }
   const uint32_t block = ggml_type_info(t.type).block_bytes;

@@ -24,6 +24,7 @@ struct RandomLlamaSpec {
   int32_t context = 4096;
   GgmlType matrix_type = GgmlType::Q4_0;  // Q4_0, Q4_1 or Q8_0: every 2-D tensor
   bool tied_output = false;               // true: no output.weight (LM head = token_embd)
+  bool qkv_bias = false;  // true: F32 blk.N.attn_{q,k,v}.bias (Qwen2-style), uniform in [-1, 1)
   uint64_t seed = 1;
   std::string name = "random-llama";
 };
