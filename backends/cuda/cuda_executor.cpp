@@ -29,6 +29,7 @@ CudaExecutor::CudaExecutor(CudaModel& model)
 
 std::vector<sampling::SampleResult> CudaExecutor::execute(const sched::StepPlan& plan,
                                                           std::span<const RowSampling> rows) {
+  model_.make_current();  // steps run on the engine's thread, not the loader's
   CudaForward& fwd = model_.forward();
   cudaStream_t stream = model_.stream();
   for (const auto& copy : plan.copies) fwd.copy_block(copy.src, copy.dst);

@@ -10,6 +10,7 @@ namespace loom {
 using namespace cuda_backend;
 
 CudaModel::~CudaModel() {
+  (void)cudaSetDevice(options_.device);  // the destroying thread may have another current device
   forward_.reset();
   meta_.reset();
   if (cublas_) (void)cublasDestroy(cublas_);
@@ -18,7 +19,7 @@ CudaModel::~CudaModel() {
 
 std::unique_ptr<CudaModel> CudaModel::load(const std::string& path, const CudaModelOptions& opt,
                                            const CudaLoadProgress& progress) {
-  const CudaProbe probe = cuda_backend::probe();
+  const CudaProbe probe = cuda_backend::probe(opt.device);
   if (!probe.usable) throw CudaError("no usable CUDA device: " + probe.reason);
   if (opt.block_size <= 0 || opt.max_batch_tokens <= 0 || opt.max_num_seqs <= 0)
     throw ModelError("block_size, max_batch_tokens and max_num_seqs must be positive");
@@ -43,8 +44,12 @@ std::unique_ptr<CudaModel> CudaModel::load(const std::string& path, const CudaMo
   return m;
 }
 
+void CudaModel::make_current() const {
+  check_cuda(cudaSetDevice(options_.device), "cudaSetDevice");
+}
+
 void CudaModel::create_device_state() {
-  check_cuda(cudaSetDevice(0), "cudaSetDevice");
+  make_current();
   check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   check_cublas(cublasCreate(&cublas_), "cublasCreate");
   check_cublas(cublasSetStream(cublas_, stream_), "cublasSetStream");
@@ -77,6 +82,7 @@ void CudaModel::plan_and_allocate() {
   in.workspace_bytes = workspace;
   in.graph_reserve = o.graph_batch_sizes.empty() ? 0 : o.graph_reserve_bytes;
   in.kv_cache_fraction = o.kv_cache_fraction;
+  in.kv_cache_bytes = o.kv_cache_bytes;
   in.kv_blocks = o.kv_blocks;
   in.bytes_per_block = CudaForward::kv_bytes_per_block(c, o.block_size, o.kv_int8);
   in.kv_int8 = o.kv_int8;

@@ -6,6 +6,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,8 +27,13 @@ struct CudaModelOptions {
   int32_t max_num_seqs = 64;       // sequences (and logits rows) of one step
   int32_t block_size = 16;         // KV tokens per block
   int32_t max_context = 0;         // 0: the model's trained context length
-  double kv_cache_fraction = 0.9;  // of the memory left after weights, workspace, graph reserve
-  int32_t kv_blocks = 0;           // > 0: exactly this many blocks (overrides the fraction)
+  int32_t device = 0;              // CUDA device ordinal (cudaSetDevice); the emulator has only 0
+  // The KV budget (memory_plan.h): kv_cache_fraction of the memory left after weights,
+  // workspace and graph reserve (nullopt: 0.9 unless kv_cache_bytes is given), and/or
+  // kv_cache_bytes (0: not given); with both the smaller wins.
+  std::optional<double> kv_cache_fraction;
+  int64_t kv_cache_bytes = 0;
+  int32_t kv_blocks = 0;           // > 0: exactly this many blocks (overrides both budget keys)
   int64_t graph_reserve_bytes = int64_t{256} << 20;  // graphs + cuBLAS workspace, kept out of the KV budget
   std::vector<int32_t> graph_batch_sizes = {1, 2, 4, 8, 16, 32, 64};  // empty: no graphs
   int32_t decode_split_len = 256;  // tokens per decode-attention split
@@ -45,8 +51,9 @@ using CudaLoadProgress = std::function<void(std::string_view stage, double fract
 class CudaModel {
  public:
   // Throws GgufError / ModelError / TokenizerError like CpuModel, CudaError
-  // when there is no usable device or a CUDA call fails, and ModelError with
-  // the numbers when the memory budget cannot hold one full-context sequence.
+  // when there is no usable device (options.device included) or a CUDA call
+  // fails, and cuda_backend::KvBudgetError (a ModelError) with the numbers
+  // when the KV budget cannot hold one full-context sequence or does not fit.
   static std::unique_ptr<CudaModel> load(const std::string& path, const CudaModelOptions& options,
                                          const CudaLoadProgress& progress = {});
   ~CudaModel();
@@ -62,6 +69,12 @@ class CudaModel {
   int32_t block_size() const { return options_.block_size; }
   int32_t num_kv_blocks() const { return plan_.blocks; }  // usable (without the padding block)
   const std::string& memory_report() const { return plan_.report; }
+  const cuda_backend::MemoryPlan& memory_plan() const { return plan_; }
+  int64_t weight_bytes() const { return weights_.bytes; }  // uploaded weights, device bytes
+  int32_t device_ordinal() const { return options_.device; }
+  // cudaSetDevice(device_ordinal()) for the calling thread: the engine steps on
+  // its own thread, and the current device is per thread.
+  void make_current() const;
 
   // For CudaExecutor.
   cudaStream_t stream() const { return stream_; }
@@ -92,6 +105,6 @@ class CudaModel {
 };
 
 // probe() for hosts: is there a device this backend can use (see cuda_probe.h).
-inline cuda_backend::CudaProbe cuda_probe() { return cuda_backend::probe(); }
+inline cuda_backend::CudaProbe cuda_probe(int32_t device = 0) { return cuda_backend::probe(device); }
 
 }  // namespace loom

@@ -16,7 +16,7 @@ std::string describe(const cudaDeviceProp& p) {
 
 }  // namespace
 
-CudaProbe probe() {
+CudaProbe probe(int32_t device) {
   CudaProbe r;
 #if defined(LOOM_SIMT_EMULATION)
   r.emulated = true;
@@ -36,10 +36,15 @@ CudaProbe probe() {
                                   : std::string("no CUDA device");
     return r;
   }
+  if (device < 0 || device >= count) {
+    r.reason = "CUDA device " + std::to_string(device) + " does not exist: " + std::to_string(count) +
+               " device(s), ordinals 0.." + std::to_string(count - 1);
+    return r;
+  }
   cudaDeviceProp p{};
-  if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) {
+  if (cudaGetDeviceProperties(&p, device) != cudaSuccess) {
     (void)cudaGetLastError();
-    r.reason = "cannot read the properties of CUDA device 0";
+    r.reason = "cannot read the properties of CUDA device " + std::to_string(device);
     return r;
   }
   r.device = describe(p);

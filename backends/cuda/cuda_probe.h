@@ -20,14 +20,16 @@ struct CudaProbe {
 
 inline constexpr int32_t kMinComputeMajor = 8;  // sm_80: mma.m16n8k16, cp.async, bf16
 
-// Device 0. Never throws: a missing driver or GPU is a result with a reason.
-CudaProbe probe();
+// The device with ordinal `device`. Never throws: a missing driver or GPU, or
+// an ordinal past the device count, is a result with a reason (the reason
+// names the count: "CUDA device 1 does not exist: 1 device(s), ordinals 0..0").
+CudaProbe probe(int32_t device = 0);
 
 struct DeviceMemory {
   int64_t free = 0, total = 0;  // bytes
 };
 
-// cudaMemGetInfo. The emulator has no such call: there both are the emulated
+// cudaMemGetInfo of the calling thread's current device. The emulator has no such call: there both are the emulated
 // device's totalGlobalMem (16 GiB) and the loader subtracts what it allocated
 // itself (CudaProbe::emulated tells which case applies).
 DeviceMemory device_memory();

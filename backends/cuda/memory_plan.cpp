@@ -16,6 +16,28 @@ std::string mib(int64_t bytes) {
   return buf;
 }
 
+struct Budget {
+  int64_t bytes = 0;
+  std::string source;  // which key decided, for the report and the errors
+};
+
+// The budget over the keys given (memory_plan.h); `numbers` goes into the error.
+Budget kv_budget(const MemoryPlanInput& in, int64_t available, const std::string& numbers) {
+  const double fraction = in.kv_cache_fraction.value_or(0.9);
+  const auto by_fraction = static_cast<int64_t>(fraction * static_cast<double>(available));
+  const std::string fraction_source = "kv_cache_fraction " + std::to_string(fraction) + " of " + mib(available);
+  if (in.kv_cache_bytes == 0) return {by_fraction, fraction_source};
+  const std::string bytes_source = "kv_cache_bytes " + std::to_string(in.kv_cache_bytes);
+  if (!in.kv_cache_fraction) {
+    if (in.kv_cache_bytes > available)
+      throw KvBudgetError("KV cache budget kv_cache_bytes " + mib(in.kv_cache_bytes) + " exceeds the " +
+                          mib(available) + " free for KV (" + numbers + ")");
+    return {in.kv_cache_bytes, bytes_source};
+  }
+  if (in.kv_cache_bytes <= by_fraction) return {in.kv_cache_bytes, bytes_source + " (< " + fraction_source + ")"};
+  return {by_fraction, fraction_source + " (< " + bytes_source + ")"};
+}
+
 }  // namespace
 
 size_t kv_cache_bytes_per_block(int32_t n_layers, int32_t n_kv_heads, int32_t head_dim,
@@ -28,11 +50,18 @@ size_t kv_cache_bytes_per_block(int32_t n_layers, int32_t n_kv_heads, int32_t he
 MemoryPlan plan_memory(const MemoryPlanInput& in) {
   if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0)
     throw ModelError("memory plan: block size, bytes per block and max_context must be positive");
-  if (in.kv_cache_fraction <= 0.0 || in.kv_cache_fraction > 1.0)
-    throw ModelError("kv_cache_fraction must be in (0, 1], got " + std::to_string(in.kv_cache_fraction));
+  if (in.kv_cache_fraction && (*in.kv_cache_fraction <= 0.0 || *in.kv_cache_fraction > 1.0))
+    throw ModelError("kv_cache_fraction must be in (0, 1], got " + std::to_string(*in.kv_cache_fraction));
+  if (in.kv_cache_bytes < 0)
+    throw ModelError("kv_cache_bytes must be > 0 (0: not given), got " + std::to_string(in.kv_cache_bytes));
   const auto bpb = static_cast<int64_t>(in.bytes_per_block);
   MemoryPlan p;
   p.available = std::max<int64_t>(0, in.free_after_fixed - in.graph_reserve);
+  const std::string numbers = "device " + mib(in.total) + ", weights " + mib(in.weight_bytes) +
+                              ", workspace " + mib(in.workspace_bytes) + ", graph reserve " +
+                              mib(in.graph_reserve) + ", free for KV " + mib(p.available) +
+                              ", " + mib(bpb) + " per block of " + std::to_string(in.block_size) +
+                              " tokens";
   const int32_t blocks_per_seq = (in.max_context + in.block_size - 1) / in.block_size;
   const int64_t cap = static_cast<int64_t>(blocks_per_seq) * std::max(1, in.max_num_seqs);
   int64_t blocks = 0;
@@ -41,24 +70,22 @@ MemoryPlan plan_memory(const MemoryPlanInput& in) {
     blocks = in.kv_blocks;
     source = "kv_blocks " + std::to_string(in.kv_blocks);
   } else {
-    const auto budget = static_cast<int64_t>(in.kv_cache_fraction * static_cast<double>(p.available));
-    blocks = std::min(cap, budget / bpb - 1);  // one block is the graph padding block
-    source = "kv_cache_fraction " + std::to_string(in.kv_cache_fraction) + " of " + mib(p.available);
+    const Budget b = kv_budget(in, p.available, numbers);
+    p.budget = b.bytes;
+    source = b.source;
+    blocks = std::min(cap, b.bytes / bpb - 1);  // one block is the graph padding block
+    p.capped = b.bytes / bpb - 1 > cap;
   }
-  const std::string numbers = "device " + mib(in.total) + ", weights " + mib(in.weight_bytes) +
-                              ", workspace " + mib(in.workspace_bytes) + ", graph reserve " +
-                              mib(in.graph_reserve) + ", free for KV " + mib(p.available) +
-                              ", " + mib(bpb) + " per block of " + std::to_string(in.block_size) +
-                              " tokens";
   if (blocks < blocks_per_seq)
-    throw ModelError("KV cache budget too small: " + source + " gives " +
-                     std::to_string(std::max<int64_t>(blocks, 0)) + " blocks, one sequence of " +
-                     std::to_string(in.max_context) + " tokens needs " +
-                     std::to_string(blocks_per_seq) + " (" + numbers + ")");
+    throw KvBudgetError("KV cache budget too small: " + source + " gives " +
+                        std::to_string(std::max<int64_t>(blocks, 0)) + " blocks, one sequence of " +
+                        std::to_string(in.max_context) + " tokens needs " +
+                        std::to_string(blocks_per_seq) + " (" + numbers + ")");
   p.blocks = static_cast<int32_t>(blocks);
   p.kv_bytes = (blocks + 1) * bpb;
+  if (in.kv_blocks > 0) p.budget = p.kv_bytes;
   if (p.kv_bytes > p.available)
-    throw ModelError("KV cache of " + mib(p.kv_bytes) + " (" + source + ") does not fit: " + numbers);
+    throw KvBudgetError("KV cache of " + mib(p.kv_bytes) + " (" + source + ") does not fit: " + numbers);
   p.report = "weights " + mib(in.weight_bytes) + "\nworkspace " + mib(in.workspace_bytes) +
              "\ngraph reserve " + mib(in.graph_reserve) + "\nkv cache " + mib(p.kv_bytes) +
              (in.kv_int8 ? " int8 + fp32 scales" : " fp16") + " = " +

@@ -21,26 +21,110 @@ MemoryPlanInput input() {
   return in;
 }
 
+constexpr int64_t kMiB = int64_t{1} << 20;
+
 TEST(CudaMemoryPlan, FractionOfWhatIsLeftMinusThePaddingBlock) {
   const MemoryPlan p = plan_memory(input());
-  EXPECT_EQ(p.available, int64_t{1000} << 20);
+  EXPECT_EQ(p.available, 1000 * kMiB);
+  EXPECT_EQ(p.budget, 500 * kMiB);
   EXPECT_EQ(p.blocks, 499);  // 500 MiB / 1 MiB, one of them the graph padding block
-  EXPECT_EQ(p.kv_bytes, int64_t{500} << 20);
+  EXPECT_EQ(p.kv_bytes, 500 * kMiB);
+  EXPECT_FALSE(p.capped);
   EXPECT_NE(p.report.find("kv cache 524288000 B"), std::string::npos) << p.report;
+}
+
+TEST(CudaMemoryPlan, NeitherKeyTakesNinetyPercent) {
+  MemoryPlanInput in = input();
+  in.kv_cache_fraction.reset();
+  const MemoryPlan p = plan_memory(in);
+  EXPECT_EQ(p.budget, 900 * kMiB);  // 0.9 * 1000 MiB
+  EXPECT_EQ(p.blocks, 899);
 }
 
 TEST(CudaMemoryPlan, CappedAtMaxNumSeqsFullContexts) {
   MemoryPlanInput in = input();
   in.max_num_seqs = 2;
-  EXPECT_EQ(plan_memory(in).blocks, 128);
+  const MemoryPlan p = plan_memory(in);
+  EXPECT_EQ(p.blocks, 128);
+  EXPECT_TRUE(p.capped);
+}
+
+TEST(CudaMemoryPlan, BytesAloneAreTheBudget) {
+  MemoryPlanInput in = input();
+  in.kv_cache_fraction.reset();
+  in.kv_cache_bytes = 300 * kMiB + 12345;  // 300 whole blocks, one of them padding
+  const MemoryPlan p = plan_memory(in);
+  EXPECT_EQ(p.budget, 300 * kMiB + 12345);
+  EXPECT_EQ(p.blocks, 299);
+  EXPECT_EQ(p.kv_bytes, 300 * kMiB);
+  EXPECT_NE(p.report.find("(kv_cache_bytes 314585145)"), std::string::npos) << p.report;
+  in.kv_cache_bytes = 1000 * kMiB;  // all that is free for KV: still fits
+  EXPECT_EQ(plan_memory(in).blocks, 999);
+}
+
+TEST(CudaMemoryPlan, BytesAloneAboveWhatIsFreeIsAKvBudgetErrorWithTheNumbers) {
+  MemoryPlanInput in = input();
+  in.kv_cache_fraction.reset();
+  in.kv_cache_bytes = 1000 * kMiB + 1;
+  try {
+    plan_memory(in);
+    FAIL() << "expected KvBudgetError";
+  } catch (const KvBudgetError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("kv_cache_bytes 1048576001 B"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("exceeds the 1048576000 B"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("graph reserve 25165824 B"), std::string::npos) << msg;
+  }
+}
+
+TEST(CudaMemoryPlan, BothKeysTakeTheSmallerBudget) {
+  MemoryPlanInput in = input();  // fraction 0.5 of 1000 MiB = 500 MiB
+  in.kv_cache_bytes = 300 * kMiB;
+  MemoryPlan p = plan_memory(in);
+  EXPECT_EQ(p.budget, 300 * kMiB);
+  EXPECT_EQ(p.blocks, 299);
+  EXPECT_NE(p.report.find("kv_cache_bytes 314572800 (< kv_cache_fraction 0.500000"), std::string::npos)
+      << p.report;
+  in.kv_cache_bytes = 800 * kMiB;
+  p = plan_memory(in);
+  EXPECT_EQ(p.budget, 500 * kMiB);
+  EXPECT_EQ(p.blocks, 499);
+  EXPECT_NE(p.report.find("(< kv_cache_bytes 838860800)"), std::string::npos) << p.report;
+  in.kv_cache_bytes = 5000 * kMiB;  // more than is free, but the fraction is smaller: no error
+  EXPECT_EQ(plan_memory(in).blocks, 499);
+}
+
+TEST(CudaMemoryPlan, BadKeysArePlainModelErrors) {
+  MemoryPlanInput in = input();
+  in.kv_cache_bytes = -1;
+  try {
+    plan_memory(in);
+    FAIL() << "expected ModelError";
+  } catch (const KvBudgetError& e) {
+    FAIL() << "a bad key is not a budget problem: " << e.what();
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("kv_cache_bytes must be > 0"), std::string::npos) << e.what();
+  }
+  in = input();
+  in.kv_cache_fraction = 1.5;
+  try {
+    plan_memory(in);
+    FAIL() << "expected ModelError";
+  } catch (const KvBudgetError& e) {
+    FAIL() << "a bad key is not a budget problem: " << e.what();
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("kv_cache_fraction must be in (0, 1], got 1.5"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CudaMemoryPlan, ExplicitBlocksOverrideTheFraction) {
   MemoryPlanInput in = input();
   in.kv_blocks = 900;
+  in.kv_cache_bytes = 100 * kMiB;  // overridden too
   EXPECT_EQ(plan_memory(in).blocks, 900);
   in.kv_blocks = 1000;  // + padding block = 1001 MiB > 1000 MiB available
-  EXPECT_THROW(plan_memory(in), ModelError);
+  EXPECT_THROW(plan_memory(in), KvBudgetError);
 }
 
 TEST(CudaMemoryPlan, ImpossibleBudgetShowsTheNumbers) {
@@ -48,16 +132,13 @@ TEST(CudaMemoryPlan, ImpossibleBudgetShowsTheNumbers) {
   in.kv_cache_fraction = 0.05;  // 50 MiB: 49 blocks < 64 for one sequence
   try {
     plan_memory(in);
-    FAIL() << "expected ModelError";
-  } catch (const ModelError& e) {
+    FAIL() << "expected KvBudgetError";
+  } catch (const KvBudgetError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("49 blocks"), std::string::npos) << msg;
     EXPECT_NE(msg.find("needs 64"), std::string::npos) << msg;
     EXPECT_NE(msg.find("free for KV 1048576000 B"), std::string::npos) << msg;
   }
-  in = input();
-  in.kv_cache_fraction = 1.5;
-  EXPECT_THROW(plan_memory(in), ModelError);
 }
 
 // SmolLM2-135M's KV shape: 30 layers, 3 KV heads, head_dim 64, 16-token blocks.

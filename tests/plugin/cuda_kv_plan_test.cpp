@@ -51,34 +51,70 @@ TEST(CudaKvPlan, BytesPerBlockFp16MatchesTheForwardPassAndInt8Formula) {
 TEST(CudaKvPlan, DeviceDefaultLeavesTheFractionToCudaModel) {
   const cp::KvPlan p = cp::plan_kv(smollm(false));
   EXPECT_EQ(p.kv_blocks, 0);
-  EXPECT_DOUBLE_EQ(p.fraction, 0.9);
+  EXPECT_FALSE(p.fraction.has_value());  // CudaModel's default 0.9
+  EXPECT_EQ(p.bytes, 0);
+  EXPECT_EQ(p.source, "kv_cache_fraction 0.900000 of the free device memory");
   auto in = smollm(false);
   in.fraction = 0.5;
-  EXPECT_EQ(cp::plan_kv(in).kv_blocks, 0);
-  EXPECT_DOUBLE_EQ(cp::plan_kv(in).fraction, 0.5);
+  const cp::KvPlan q = cp::plan_kv(in);
+  EXPECT_EQ(q.kv_blocks, 0);
+  ASSERT_TRUE(q.fraction.has_value());
+  EXPECT_DOUBLE_EQ(*q.fraction, 0.5);
+  EXPECT_EQ(q.bytes, 0);
 }
 
-TEST(CudaKvPlan, DeviceBytesGiveBlocksMinusThePaddingBlock) {
+// The free device memory is only known inside CudaModel::load: both keys go
+// there (memory_plan.h takes the min), not a block count.
+TEST(CudaKvPlan, DeviceKeysPassThroughToCudaModel) {
   auto in = smollm(false);
-  in.bytes = int64_t{100} * kBlock + 7;  // 100 blocks, one of them the padding block
-  const cp::KvPlan p = cp::plan_kv(in);
-  EXPECT_EQ(p.kv_blocks, 99);
-  EXPECT_FALSE(p.capped);
+  in.bytes = int64_t{100} * kBlock + 7;  // 36864007
+  cp::KvPlan p = cp::plan_kv(in);
+  EXPECT_EQ(p.kv_blocks, 0);
+  EXPECT_EQ(p.bytes, 36864007);
+  EXPECT_FALSE(p.fraction.has_value());
+  EXPECT_EQ(p.budget_bytes, 0);
   EXPECT_EQ(p.source, "kv_cache_bytes");
-  in.bytes = int64_t{1000} * kBlock;
-  EXPECT_EQ(cp::plan_kv(in).kv_blocks, 256);  // 4 full contexts of 64 blocks
-  EXPECT_TRUE(cp::plan_kv(in).capped);
+  in.fraction = 0.5;
+  p = cp::plan_kv(in);
+  EXPECT_EQ(p.kv_blocks, 0);
+  EXPECT_EQ(p.bytes, 36864007);
+  ASSERT_TRUE(p.fraction.has_value());
+  EXPECT_DOUBLE_EQ(*p.fraction, 0.5);
+  EXPECT_EQ(p.source, "min(kv_cache_fraction 0.500000 of the free device memory, kv_cache_bytes 36864007)");
 }
 
-TEST(CudaKvPlan, BudgetBelowOneSequenceIsResourceExhaustedWithTheNumbers) {
+// kv_cache_bytes bounds the budget from above, so one too small for a single
+// sequence fails before the model is read, with or without a fraction.
+TEST(CudaKvPlan, DeviceBytesBelowOneSequenceIsResourceExhaustedWithTheNumbers) {
   auto in = smollm(false);
   in.bytes = int64_t{64} * kBlock;  // 63 usable blocks < 64
   std::string msg;
   EXPECT_EQ(code_of(in, &msg), LOOM_ERR_RESOURCE_EXHAUSTED);
-  EXPECT_NE(msg.find("holds 63 blocks"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("KV budget of 23592960 bytes (kv_cache_bytes) holds 63 blocks"), std::string::npos) << msg;
   EXPECT_NE(msg.find("needs 64 blocks"), std::string::npos) << msg;
-  in.bytes = int64_t{65} * kBlock;
-  EXPECT_EQ(cp::plan_kv(in).kv_blocks, 64);
+  in.fraction = 1.0;
+  EXPECT_EQ(code_of(in, &msg), LOOM_ERR_RESOURCE_EXHAUSTED);
+  EXPECT_NE(msg.find("holds 63 blocks"), std::string::npos) << msg;
+  in.bytes = int64_t{65} * kBlock;  // 64 usable: enough, CudaModel decides the rest
+  EXPECT_EQ(code_of(in, &msg), LOOM_OK) << msg;
+  EXPECT_EQ(cp::plan_kv(in).bytes, int64_t{65} * kBlock);
+}
+
+TEST(CudaKvPlan, EmulatedBytesGiveBlocksMinusThePaddingBlockCappedAtMaxNumSeqs) {
+  auto in = smollm(true);
+  in.bytes = int64_t{100} * kBlock + 7;  // 100 blocks, one of them the padding block
+  cp::KvPlan p = cp::plan_kv(in);
+  EXPECT_EQ(p.kv_blocks, 99);
+  EXPECT_EQ(p.budget_bytes, 36864007);
+  EXPECT_FALSE(p.capped);
+  in.bytes = int64_t{1000} * kBlock;
+  p = cp::plan_kv(in);
+  EXPECT_EQ(p.kv_blocks, 256);  // 4 full contexts of 64 blocks
+  EXPECT_TRUE(p.capped);
+  in.bytes = int64_t{64} * kBlock;  // 63 usable blocks < 64
+  std::string msg;
+  EXPECT_EQ(code_of(in, &msg), LOOM_ERR_RESOURCE_EXHAUSTED);
+  EXPECT_NE(msg.find("holds 63 blocks"), std::string::npos) << msg;
 }
 
 TEST(CudaKvPlan, EmulatedDefaultIsAtMost256MiB) {

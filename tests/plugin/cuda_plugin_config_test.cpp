@@ -114,3 +114,16 @@ TEST(CudaEmuPlugin, CommonKeysAreCheckedAndModelErrorsMapped) {
   expect_error(try_create("{\"model\": \"/nonexistent/m.gguf\"}"), LOOM_ERR_NOT_FOUND, "does not exist");
   expect_error(try_create(with_model("")), LOOM_ERR_INVALID_ARGUMENT, "model file");
 }
+
+TEST(CudaEmuPlugin, DeviceKeyIsCheckedAndAMissingOrdinalNamesTheCount) {
+  expect_error(try_create(with_model(", \"device\": -1")), LOOM_ERR_INVALID_ARGUMENT,
+               "'device' must be an integer >= 0 (a CUDA device ordinal), got -1");
+  expect_error(try_create(with_model(", \"device\": \"x\"")), LOOM_ERR_INVALID_ARGUMENT,
+               "'device' must be an integer >= 0 (a CUDA device ordinal), got \"x\"");
+  expect_error(try_create(with_model(", \"device\": 1.5")), LOOM_ERR_INVALID_ARGUMENT, "'device'");
+  // The emulator has one device, ordinal 0 (as cudaGetDeviceCount says there).
+  expect_error(try_create(with_model(", \"device\": 1")), LOOM_ERR_UNAVAILABLE,
+               "cuda backend unavailable: CUDA device 1 does not exist: 1 device(s), ordinals 0..0");
+  // Device 0 passes the probe; the (not GGUF) model file is what fails next.
+  expect_error(try_create(with_model(", \"device\": 0")), LOOM_ERR_INVALID_ARGUMENT, "model file");
+}

@@ -17,7 +17,7 @@ namespace loom::cuda_plugin {
 void probe(loom_probe_info& info, size_t info_size);
 plugin::BackendParts create(const plugin::PluginConfig& config);
 
-// The keys this backend reads beyond the common ones: {"graph_batch_sizes"}.
+// The keys this backend reads beyond the common ones: {"graph_batch_sizes", "device"}.
 std::span<const std::string_view> config_keys();
 
 // The emulated device's memory as this plugin counts it (see kv_plan.h).

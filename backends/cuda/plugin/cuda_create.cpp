@@ -16,7 +16,7 @@
 namespace loom::cuda_plugin {
 namespace {
 
-constexpr std::string_view kKeys[] = {"graph_batch_sizes"};
+constexpr std::string_view kKeys[] = {"graph_batch_sizes", "device"};
 
 [[noreturn]] void bad(const std::string& message) {
   throw plugin::PluginError(LOOM_ERR_INVALID_ARGUMENT, "config: " + message);
@@ -41,8 +41,17 @@ std::vector<int32_t> graph_sizes(const plugin::PluginConfig& config) {
   return sizes;
 }
 
+// "device": 0 (a CUDA device ordinal, >= 0; whether it exists is the probe's call).
+int32_t device_ordinal(const plugin::PluginConfig& config) {
+  auto it = config.backend_keys.find("device");
+  if (it == config.backend_keys.end()) return 0;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > INT32_MAX)
+    bad("'device' must be an integer >= 0 (a CUDA device ordinal), got " + it->dump());
+  return it->get<int32_t>();
+}
+
 KvPlan plan(const plugin::PluginConfig& config, const ModelConfig& geometry, int32_t context, bool int8) {
-  const cuda_backend::CudaProbe p = cuda_probe();
+  const cuda_backend::CudaProbe p = cuda_probe(device_ordinal(config));
   KvPlanInput in;
   in.fraction = config.kv_cache_fraction;
   in.bytes = config.kv_cache_bytes;
@@ -63,7 +72,9 @@ CudaModelOptions model_options(const plugin::PluginConfig& config, const KvPlan&
   o.max_num_seqs = config.max_num_seqs;
   o.block_size = config.block_size;
   o.max_context = context;
+  o.device = device_ordinal(config);
   o.kv_cache_fraction = kv.fraction;
+  o.kv_cache_bytes = kv.bytes;
   o.kv_blocks = kv.kv_blocks;
   o.graph_batch_sizes = graph_sizes(config);
   o.kv_int8 = config.kv_cache_dtype == "int8";
@@ -72,14 +83,13 @@ CudaModelOptions model_options(const plugin::PluginConfig& config, const KvPlan&
 }
 
 // CudaModel reports a KV budget that cannot work, or a device allocation
-// that failed, as ModelError / CudaError; the ABI calls both resource_exhausted.
+// that failed, as KvBudgetError / CudaError; the ABI calls both
+// resource_exhausted (other ModelErrors are bad input, mapped by errors.cpp).
 std::unique_ptr<CudaModel> load(const std::string& path, const CudaModelOptions& options) {
   try {
     return CudaModel::load(path, options);
-  } catch (const ModelError& e) {
-    const std::string what = e.what();
-    if (what.rfind("KV cache", 0) == 0) throw plugin::PluginError(LOOM_ERR_RESOURCE_EXHAUSTED, "model: " + what);
-    throw;
+  } catch (const cuda_backend::KvBudgetError& e) {
+    throw plugin::PluginError(LOOM_ERR_RESOURCE_EXHAUSTED, std::string("model: ") + e.what());
   } catch (const cuda_backend::CudaError& e) {
     const std::string what = e.what();
     const bool oom = what.find("cudaErrorMemoryAllocation") != std::string::npos;
@@ -87,38 +97,32 @@ std::unique_ptr<CudaModel> load(const std::string& path, const CudaModelOptions&
   }
 }
 
-// The memory plan's lines ("weights 123 B (0.1 MiB)", ...) and the weight bytes from its first.
-nlohmann::json plan_lines(const std::string& report, int64_t& weight_bytes) {
+// The memory plan's lines ("weights 123 B (0.1 MiB)", ...).
+nlohmann::json plan_lines(const std::string& report) {
   nlohmann::json lines = nlohmann::json::array();
   std::istringstream in(report);
-  std::string line;
-  long long w = -1;
-  while (std::getline(in, line)) {
-    if (w < 0) std::sscanf(line.c_str(), "weights %lld B", &w);
-    lines.push_back(line);
-  }
-  weight_bytes = w;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
 }
 
 nlohmann::json report(const CudaModel& m, const KvPlan& kv, const plugin::PluginConfig& config, bool int8) {
-  int64_t weight_bytes = -1;
-  nlohmann::json lines = plan_lines(m.memory_report(), weight_bytes);
   const auto bpb = static_cast<int64_t>(kv_bytes_per_block(m.config(), m.block_size(), int8));
+  // kv_blocks > 0: the plugin planned (emulation); otherwise CudaModel did, from the keys.
+  const bool planned_here = kv.kv_blocks > 0;
   return {{"model", config.model},
           {"device", m.device().device},
           {"emulated", m.device().emulated},
           {"context", m.context()},
-          {"weight_bytes", weight_bytes},
-          {"kv_budget_bytes", kv.budget_bytes},
+          {"weight_bytes", m.weight_bytes()},
+          {"kv_budget_bytes", planned_here ? kv.budget_bytes : m.memory_plan().budget},
           {"kv_budget_source", kv.source},
           {"kv_blocks", m.num_kv_blocks()},
           {"kv_block_size", m.block_size()},
           {"kv_bytes", (m.num_kv_blocks() + 1) * bpb},
           {"kv_cache_dtype", int8 ? "int8" : "fp16"},
-          {"kv_capped_to_max_num_seqs", kv.capped},
+          {"kv_capped_to_max_num_seqs", planned_here ? kv.capped : m.memory_plan().capped},
           {"graph_batch_sizes", m.graphs().sizes()},
-          {"memory_plan", lines}};
+          {"memory_plan", plan_lines(m.memory_report())}};
 }
 
 void print_report(const nlohmann::json& r) {
@@ -138,9 +142,9 @@ void print_report(const nlohmann::json& r) {
 std::span<const std::string_view> config_keys() { return kKeys; }
 
 plugin::BackendParts create(const plugin::PluginConfig& config) {
-  const cuda_backend::CudaProbe probe = cuda_probe();
+  (void)graph_sizes(config);  // bad keys fail before the probe and before the model is read
+  const cuda_backend::CudaProbe probe = cuda_probe(device_ordinal(config));
   if (!probe.usable) throw plugin::PluginError(LOOM_ERR_UNAVAILABLE, "cuda backend unavailable: " + probe.reason);
-  (void)graph_sizes(config);  // a bad key fails before the model is read
   // The geometry first (a cheap metadata read), so a bad budget fails before loading.
   const ModelConfig geometry = read_model_config(GgufFile::open(config.model));
   const int32_t context = config.max_context > 0 ? std::min(config.max_context, geometry.context_length)

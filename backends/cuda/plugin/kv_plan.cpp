@@ -42,6 +42,41 @@ KvPlan emulated_budget(const KvPlanInput& in) {
   return p;
 }
 
+// Blocks of `budget` (minus the padding block), capped at max_num_seqs full
+// contexts; fewer than one max_context sequence is resource_exhausted.
+int32_t blocks_for(const KvPlanInput& in, int64_t budget, const std::string& source, bool* capped) {
+  const auto bpb = static_cast<int64_t>(in.bytes_per_block);
+  const int64_t per_seq = (in.max_context + in.block_size - 1) / in.block_size;
+  const int64_t fits = budget / bpb - 1;  // one block is the graph padding block
+  if (fits < per_seq)
+    exhausted("KV budget of " + std::to_string(budget) + " bytes (" + source + ") holds " +
+              std::to_string(std::max<int64_t>(fits, 0)) + " blocks of " + std::to_string(bpb) +
+              " bytes (+1 padding block), but one sequence of " + std::to_string(in.max_context) +
+              " tokens needs " + std::to_string(per_seq) + " blocks: raise kv_cache_bytes / " +
+              "kv_cache_fraction or lower max_context");
+  const int64_t cap = std::min<int64_t>(per_seq * in.max_num_seqs, std::numeric_limits<int32_t>::max() - 1);
+  *capped = fits > cap;
+  return static_cast<int32_t>(std::min(fits, cap));
+}
+
+// The device: the keys pass through to CudaModel, which knows the free memory.
+KvPlan device_plan(const KvPlanInput& in) {
+  KvPlan p;
+  p.fraction = in.fraction;
+  p.bytes = in.bytes.value_or(0);
+  const std::string fraction = "kv_cache_fraction " + std::to_string(in.fraction.value_or(0.9)) +
+                               " of the free device memory";
+  if (!in.bytes) {
+    p.source = fraction;
+    return p;
+  }
+  bool capped = false;  // kv_cache_bytes is the budget's upper bound: too small alone is too small
+  (void)blocks_for(in, *in.bytes, "kv_cache_bytes", &capped);
+  p.source = in.fraction ? "min(" + fraction + ", kv_cache_bytes " + std::to_string(*in.bytes) + ")"
+                         : "kv_cache_bytes";
+  return p;
+}
+
 }  // namespace
 
 size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool int8) {
@@ -52,31 +87,9 @@ size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool int8) {
 KvPlan plan_kv(const KvPlanInput& in) {
   if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0 || in.max_num_seqs <= 0)
     throw plugin::PluginError(LOOM_ERR_INTERNAL, "plan_kv: empty model geometry");
-  KvPlan p;
-  if (in.fraction) p.fraction = *in.fraction;
-  if (in.emulated) {
-    const double fraction = p.fraction;
-    p = emulated_budget(in);
-    p.fraction = fraction;
-  } else if (in.bytes) {
-    p.budget_bytes = *in.bytes;
-    p.source = "kv_cache_bytes";
-  } else {
-    p.source = "kv_cache_fraction " + std::to_string(p.fraction) + " of the free device memory";
-    return p;  // CudaModel plans from the device's free memory
-  }
-  const auto bpb = static_cast<int64_t>(in.bytes_per_block);
-  const int64_t per_seq = (in.max_context + in.block_size - 1) / in.block_size;
-  const int64_t fits = p.budget_bytes / bpb - 1;  // one block is the graph padding block
-  if (fits < per_seq)
-    exhausted("KV budget of " + std::to_string(p.budget_bytes) + " bytes (" + p.source + ") holds " +
-              std::to_string(std::max<int64_t>(fits, 0)) + " blocks of " + std::to_string(bpb) +
-              " bytes (+1 padding block), but one sequence of " + std::to_string(in.max_context) +
-              " tokens needs " + std::to_string(per_seq) + " blocks: raise kv_cache_bytes / " +
-              "kv_cache_fraction or lower max_context");
-  const int64_t cap = std::min<int64_t>(per_seq * in.max_num_seqs, std::numeric_limits<int32_t>::max() - 1);
-  p.capped = fits > cap;
-  p.kv_blocks = static_cast<int32_t>(std::min(fits, cap));
+  if (!in.emulated) return device_plan(in);
+  KvPlan p = emulated_budget(in);
+  p.kv_blocks = blocks_for(in, p.budget_bytes, p.source, &p.capped);
   return p;
 }
 
