@@ -9,8 +9,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "backends/cuda/cuda_executor.h"
-#include "scheduler/scheduler.h"
+#include "tests/cuda_backend/cuda_greedy_run.h"
 #include "tests/common/test_paths.h"
 
 namespace loom::test {
@@ -18,10 +17,7 @@ namespace {
 
 constexpr int32_t kBlocks = 8, kBlockSize = 16, kContext = 128, kNewTokens = 3;
 
-struct Generation {
-  std::vector<int32_t> tokens;
-  std::vector<std::vector<float>> logits;  // one row per step
-  int64_t graph_steps = 0;
+struct Generation : CudaGreedyRun {
   std::string report;
 };
 
@@ -37,33 +33,7 @@ Generation generate(bool kv_int8, const std::string& text) {
   o.print_memory_plan = false;
   auto model = CudaModel::load(model_path(), o);
   const auto prompt = model->tokenizer().encode(text, true, false);
-  CudaExecutor gpu(*model);
-  sched::SchedulerConfig sc;
-  sc.num_blocks = kBlocks;
-  sc.block_size = kBlockSize;
-  sc.max_num_seqs = 1;
-  sc.max_batched_tokens = 32;
-  sc.max_model_len = kContext;
-  sched::Scheduler scheduler(sc);
-  sampling::SamplingParams greedy;
-  greedy.temperature = 0.0f;
-  sampling::Sampler sampler(greedy);
-  const auto now = sched::Clock::now();
-  scheduler.add({1, prompt, kNewTokens, 0, now, std::nullopt, 0});
-  Generation run;
-  run.report = model->memory_report();
-  for (int step = 0; scheduler.has_unfinished() && step < 10; ++step) {
-    const sched::StepPlan plan = scheduler.schedule(now);
-    if (plan.empty()) continue;
-    std::vector<RowSampling> rows(plan.num_logits_rows, RowSampling{&sampler, 0, false});
-    const auto results = gpu.execute(plan, rows);
-    run.logits.push_back(gpu.last_logits());
-    std::vector<sched::TokenId> sampled;
-    for (const auto& r : results) sampled.push_back(r.token);
-    run.tokens.insert(run.tokens.end(), sampled.begin(), sampled.end());
-    scheduler.update(plan, sampled);
-  }
-  run.graph_steps = gpu.graph_steps();
+  Generation run{cuda_greedy_run(*model, prompt, kNewTokens), model->memory_report()};
   return run;
 }
 

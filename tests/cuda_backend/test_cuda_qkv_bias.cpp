@@ -11,9 +11,9 @@
 #include <filesystem>
 
 #include "backends/cpu/cpu_model.h"
-#include "backends/cuda/cuda_executor.h"
 #include "bench/gpu/random_gguf.h"
 #include "scheduler/scheduler.h"
+#include "tests/cuda_backend/cuda_greedy_run.h"
 
 namespace loom::test {
 namespace {
@@ -85,22 +85,9 @@ std::vector<std::vector<float>> cuda_rows(const std::string& path, const std::ve
   o.graph_batch_sizes = {1};  // decode steps replay a captured graph
   o.print_memory_plan = false;
   auto model = CudaModel::load(path, o);
-  CudaExecutor gpu(*model);
-  auto scheduler = make_scheduler(prompt);
-  sampling::SamplingParams greedy;
-  greedy.temperature = 0.0f;
-  sampling::Sampler sampler(greedy);
-  std::vector<std::vector<float>> rows;
-  for (int step = 0; scheduler.has_unfinished() && step < 10; ++step) {
-    const sched::StepPlan plan = scheduler.schedule(sched::Clock::now());
-    if (plan.empty()) continue;
-    std::vector<RowSampling> samplers(plan.num_logits_rows, RowSampling{&sampler, 0, false});
-    const auto results = gpu.execute(plan, samplers);
-    rows.push_back(gpu.last_logits());
-    scheduler.update(plan, std::vector<sched::TokenId>{results.at(0).token});
-  }
-  EXPECT_GT(gpu.graph_steps(), 0);
-  return rows;
+  CudaGreedyRun run = cuda_greedy_run(*model, prompt, kNewTokens);
+  EXPECT_GT(run.graph_steps, 0);
+  return run.logits;
 }
 
 double mean_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {

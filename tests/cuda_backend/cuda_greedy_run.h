@@ -1,0 +1,53 @@
+// One sequence through the (emulated) CUDA backend, greedy: the scheduler's
+// plans go to CudaExecutor step by step; every step's logits row is kept.
+// Shared by the model-level tests of this folder.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_executor.h"
+#include "scheduler/scheduler.h"
+
+namespace loom::test {
+
+struct CudaGreedyRun {
+  std::vector<int32_t> tokens;             // sampled, one per step
+  std::vector<std::vector<float>> logits;  // one row per step
+  int64_t graph_steps = 0;                 // steps that replayed a CUDA graph
+};
+
+// The scheduler is sized from the model (its KV blocks, block size, context
+// and step size), one sequence.
+inline CudaGreedyRun cuda_greedy_run(CudaModel& model, const std::vector<int32_t>& prompt, int32_t new_tokens) {
+  CudaExecutor gpu(model);
+  sched::SchedulerConfig sc;
+  sc.num_blocks = model.num_kv_blocks();
+  sc.block_size = model.block_size();
+  sc.max_num_seqs = 1;
+  sc.max_batched_tokens = model.max_batch_tokens();
+  sc.max_model_len = model.context();
+  sched::Scheduler scheduler(sc);
+  sampling::SamplingParams greedy;
+  greedy.temperature = 0.0f;
+  sampling::Sampler sampler(greedy);
+  const auto now = sched::Clock::now();
+  scheduler.add({1, prompt, new_tokens, 0, now, std::nullopt, 0});
+  CudaGreedyRun run;
+  for (int step = 0; scheduler.has_unfinished() && step < 4 * new_tokens + 16; ++step) {
+    const sched::StepPlan plan = scheduler.schedule(now);
+    if (plan.empty()) continue;
+    std::vector<RowSampling> rows(plan.num_logits_rows, RowSampling{&sampler, 0, false});
+    const auto results = gpu.execute(plan, rows);
+    run.logits.push_back(gpu.last_logits());
+    std::vector<sched::TokenId> sampled;
+    for (const auto& r : results) sampled.push_back(r.token);
+    run.tokens.insert(run.tokens.end(), sampled.begin(), sampled.end());
+    scheduler.update(plan, sampled);
+  }
+  run.graph_steps = gpu.graph_steps();
+  return run;
+}
+
+}  // namespace loom::test
