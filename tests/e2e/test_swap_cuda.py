@@ -42,7 +42,8 @@ class CudaSwapTest(unittest.TestCase):
             self.assertEqual(events[-1]["type"], "done")
             self.assertEqual(events[-1]["usage"]["completion_tokens"], TOKENS)
             self.assertEqual("".join(d["text"] for d in deltas), before)
-            self.assertTrue(client.health()["ok"])
+            health = client.health()
+            self.assertTrue(health["ok"], health)
         finally:
             second.close()
             client.close()

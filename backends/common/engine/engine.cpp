@@ -1,5 +1,7 @@
 #include "backends/common/engine/engine.h"
 
+#include <algorithm>
+
 #include "backends/common/engine/engine_jobs.h"
 
 namespace loom {
@@ -80,9 +82,11 @@ EngineStats Engine::stats() const {
 EngineHealth Engine::health() const {
   EngineHealth h;
   h.last_step_age_ms = (now_ns() - last_progress_ns_.load()) / 1e6;
-  // A step of this model takes well under a second; one stuck for 10 s means
-  // the loop is wedged, not slow.
-  h.ok = accepting_.load() && h.last_step_age_ms < 10000;
+  // A step stuck for 10 s, or for 4x the slowest step so far when steps are
+  // that slow (an emulated device, a huge prefill chunk), means the loop is
+  // wedged, not slow.
+  const double stuck_ms = std::max(10000.0, 4 * slowest_step_ns_.load() / 1e6);
+  h.ok = accepting_.load() && h.last_step_age_ms < stuck_ms;
   h.detail = !accepting_.load() ? "draining"
              : h.ok             ? (busy_.load() ? "running" : "idle")
                                 : "engine loop has made no progress for " +

@@ -113,7 +113,8 @@ class Engine final : public EngineApi {
   mutable std::mutex stats_mu_;
   EngineStats stats_;
   std::deque<std::pair<Clock::time_point, int64_t>> token_history_;
-  std::atomic<int64_t> last_progress_ns_{0};
+  std::atomic<int64_t> last_progress_ns_{0};  // loop top and the end of every step
+  std::atomic<int64_t> slowest_step_ns_{0};   // sets how long a step may run before health() calls it stuck
   std::atomic<bool> busy_{false};
 
   std::thread intake_thread_, engine_thread_, output_thread_;

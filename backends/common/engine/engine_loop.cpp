@@ -41,11 +41,15 @@ void Engine::engine_main() {
   while (take_inbox(/*may_wait=*/!scheduler_->has_unfinished())) {
     last_progress_ns_ = now_ns();
     if (!scheduler_->has_unfinished()) continue;
+    const int64_t step_start = last_progress_ns_.load();
     try {
       run_step();
     } catch (const std::exception& e) {
       recover(e.what());
     }
+    const int64_t step_end = now_ns();
+    slowest_step_ns_ = std::max(slowest_step_ns_.load(), step_end - step_start);
+    last_progress_ns_ = step_end;
   }
 }
 
