@@ -43,8 +43,15 @@ void block_scores(const float* q, const float* k, int32_t count, int32_t d, floa
   const __m256 vscale = _mm256_set1_ps(scale);
   int32_t j = 0;
   for (; j + 8 <= count; j += 8) {
+    // Each q chunk is loaded once for the 8 keys; the 8 lane sums stay in registers.
+    const float* kj = k + j * d;
     __m256 lanes[8];
-    for (int32_t t = 0; t < 8; ++t) lanes[t] = dot_lanes(q, k + (j + t) * d, d);
+    const __m256 q0 = _mm256_loadu_ps(q);
+    for (int32_t t = 0; t < 8; ++t) lanes[t] = _mm256_mul_ps(q0, _mm256_loadu_ps(kj + t * d));
+    for (int32_t i = 8; i < d; i += 8) {
+      const __m256 qi = _mm256_loadu_ps(q + i);
+      for (int32_t t = 0; t < 8; ++t) lanes[t] = _mm256_fmadd_ps(qi, _mm256_loadu_ps(kj + t * d + i), lanes[t]);
+    }
     _mm256_storeu_ps(s + j, _mm256_mul_ps(hsum8x8(lanes), vscale));
   }
   for (; j < count; ++j) s[j] = hsum8(dot_lanes(q, k + j * d, d)) * scale;
