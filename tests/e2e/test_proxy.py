@@ -23,7 +23,9 @@ class ProxyTest(unittest.TestCase):
         tmp = harness.temp_dir()
         front, back = f"ipc://{tmp}/front.sock", f"ipc://{tmp}/back.sock"
         proxy = harness.Process([harness.LOOM, "proxy", "--frontend", front, "--backend", back,
-                                 "--heartbeat-ms", "200"], tmp, "proxy")
+                                 # Tolerant of a worker stalled by a sanitizer build on a busy
+                                 # machine; a killed worker is still found within seconds.
+                                 "--heartbeat-ms", "500", "--heartbeat-timeout-ms", "6000"], tmp, "proxy")
         workers = [harness.serve(tmp, f"w{i}", proxy=back) for i in range(2)]
         try:
             with LoomClient(front, timeout=120) as c:
