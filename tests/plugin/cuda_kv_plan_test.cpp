@@ -43,9 +43,9 @@ TEST(CudaKvPlan, BytesPerBlockFp16MatchesTheForwardPassAndInt8Formula) {
   c.n_layers = 30;
   c.n_kv_heads = 3;
   c.head_dim = 64;
-  EXPECT_EQ(cp::kv_bytes_per_block(c, 16, false), kBlock);
-  EXPECT_EQ(cp::kv_bytes_per_block(c, 16, false), loom::cuda_backend::CudaForward::kv_bytes_per_block(c, 16));
-  EXPECT_EQ(cp::kv_bytes_per_block(c, 16, true), size_t{30} * 2 * 16 * 3 * (64 + 4));
+  using loom::cuda_backend::CudaForward;
+  EXPECT_EQ(CudaForward::kv_bytes_per_block(c, 16, false), kBlock);
+  EXPECT_EQ(CudaForward::kv_bytes_per_block(c, 16, true), size_t{30} * 2 * 16 * 3 * (64 + 4));
 }
 
 TEST(CudaKvPlan, DeviceDefaultLeavesTheFractionToCudaModel) {

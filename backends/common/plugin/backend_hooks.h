@@ -3,6 +3,7 @@
 // parsed config. The backend's entry point (e.g. backends/cpu/plugin/entry.cpp)
 // defines loom_plugin_get_api() as `return loom::plugin::get_api(major, hooks)`.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -35,6 +36,25 @@ struct BackendHooks {
   // model/format exceptions that errors.cpp maps.
   BackendParts (*create)(const PluginConfig& config);
 };
+
+// A created backend's parts around a loaded model and its executor: the
+// engine limited to what the model's step can hold. Model: CpuModel,
+// CudaModel (tokenizer(), chat_template(), config().n_vocab, max_batch_tokens()).
+template <typename Model>
+BackendParts assemble(const PluginConfig& config, std::shared_ptr<Model> model,
+                      std::unique_ptr<Executor> executor, nlohmann::json report) {
+  EngineConfig ec;
+  ec.max_num_seqs = config.max_num_seqs;
+  ec.max_batched_tokens = std::min(config.max_batch_tokens, model->max_batch_tokens());
+  ec.max_pending_jobs = config.max_pending_jobs;
+  const ModelFacts facts{&model->tokenizer(), model->chat_template(), model->config().n_vocab};
+  BackendParts parts;
+  parts.tokenizer = &model->tokenizer();
+  parts.report = std::move(report);
+  parts.engine = std::make_unique<Engine>(ec, std::move(executor), facts);
+  parts.model = std::move(model);
+  return parts;
+}
 
 // The table for `hooks` (which must be static), or nullptr when the host's
 // major differs from ours.

@@ -99,17 +99,8 @@ plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_refe
   options.kv_dtype = dtype;
   std::shared_ptr<CpuModel> model = CpuModel::load(config.model, options);
 
-  EngineConfig ec;
-  ec.max_num_seqs = config.max_num_seqs;
-  ec.max_batched_tokens = std::min(config.max_batch_tokens, model->max_batch_tokens());
-  ec.max_pending_jobs = config.max_pending_jobs;
-  ModelFacts facts{&model->tokenizer(), model->chat_template(), model->config().n_vocab};
-
-  plugin::BackendParts parts;
-  parts.model = model;
-  parts.tokenizer = &model->tokenizer();
-  parts.report = report(*model, kv, config);
-  parts.engine = std::make_unique<Engine>(ec, std::make_unique<CpuExecutor>(*model), facts);
+  plugin::BackendParts parts =
+      plugin::assemble(config, model, std::make_unique<CpuExecutor>(*model), report(*model, kv, config));
   print_report(parts.report);
   return parts;
 }

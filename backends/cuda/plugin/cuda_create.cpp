@@ -50,8 +50,8 @@ int32_t device_ordinal(const plugin::PluginConfig& config) {
   return it->get<int32_t>();
 }
 
-KvPlan plan(const plugin::PluginConfig& config, const ModelConfig& geometry, int32_t context, bool int8) {
-  const cuda_backend::CudaProbe p = cuda_probe(device_ordinal(config));
+KvPlan plan(const plugin::PluginConfig& config, const cuda_backend::CudaProbe& p, const ModelConfig& geometry,
+            int32_t context, bool int8) {
   KvPlanInput in;
   in.fraction = config.kv_cache_fraction;
   in.bytes = config.kv_cache_bytes;
@@ -59,20 +59,21 @@ KvPlan plan(const plugin::PluginConfig& config, const ModelConfig& geometry, int
   in.device_memory = p.total_memory;
   in.mem_available = cpu_plugin::mem_available_bytes();
   in.weight_bytes = static_cast<int64_t>(std::filesystem::file_size(config.model));
-  in.bytes_per_block = kv_bytes_per_block(geometry, config.block_size, int8);
+  in.bytes_per_block = cuda_backend::CudaForward::kv_bytes_per_block(geometry, config.block_size, int8);
   in.block_size = config.block_size;
   in.max_context = context;
   in.max_num_seqs = config.max_num_seqs;
   return plan_kv(in);
 }
 
-CudaModelOptions model_options(const plugin::PluginConfig& config, const KvPlan& kv, int32_t context) {
+CudaModelOptions model_options(const plugin::PluginConfig& config, int32_t device, const KvPlan& kv,
+                               int32_t context) {
   CudaModelOptions o;
   o.max_batch_tokens = config.max_batch_tokens;
   o.max_num_seqs = config.max_num_seqs;
   o.block_size = config.block_size;
   o.max_context = context;
-  o.device = device_ordinal(config);
+  o.device = device;
   o.kv_cache_fraction = kv.fraction;
   o.kv_cache_bytes = kv.bytes;
   o.kv_blocks = kv.kv_blocks;
@@ -106,7 +107,6 @@ nlohmann::json plan_lines(const std::string& report) {
 }
 
 nlohmann::json report(const CudaModel& m, const KvPlan& kv, const plugin::PluginConfig& config, bool int8) {
-  const auto bpb = static_cast<int64_t>(kv_bytes_per_block(m.config(), m.block_size(), int8));
   // kv_blocks > 0: the plugin planned (emulation); otherwise CudaModel did, from the keys.
   const bool planned_here = kv.kv_blocks > 0;
   return {{"model", config.model},
@@ -118,7 +118,7 @@ nlohmann::json report(const CudaModel& m, const KvPlan& kv, const plugin::Plugin
           {"kv_budget_source", kv.source},
           {"kv_blocks", m.num_kv_blocks()},
           {"kv_block_size", m.block_size()},
-          {"kv_bytes", (m.num_kv_blocks() + 1) * bpb},
+          {"kv_bytes", m.memory_plan().kv_bytes},
           {"kv_cache_dtype", int8 ? "int8" : "fp16"},
           {"kv_capped_to_max_num_seqs", planned_here ? kv.capped : m.memory_plan().capped},
           {"graph_batch_sizes", m.graphs().sizes()},
@@ -143,27 +143,18 @@ std::span<const std::string_view> config_keys() { return kKeys; }
 
 plugin::BackendParts create(const plugin::PluginConfig& config) {
   (void)graph_sizes(config);  // bad keys fail before the probe and before the model is read
-  const cuda_backend::CudaProbe probe = cuda_probe(device_ordinal(config));
+  const int32_t device = device_ordinal(config);
+  const cuda_backend::CudaProbe probe = cuda_probe(device);
   if (!probe.usable) throw plugin::PluginError(LOOM_ERR_UNAVAILABLE, "cuda backend unavailable: " + probe.reason);
   // The geometry first (a cheap metadata read), so a bad budget fails before loading.
   const ModelConfig geometry = read_model_config(GgufFile::open(config.model));
   const int32_t context = config.max_context > 0 ? std::min(config.max_context, geometry.context_length)
                                                  : geometry.context_length;
   const bool int8 = config.kv_cache_dtype == "int8";
-  const KvPlan kv = plan(config, geometry, context, int8);
-  std::shared_ptr<CudaModel> model = load(config.model, model_options(config, kv, context));
-
-  EngineConfig ec;
-  ec.max_num_seqs = config.max_num_seqs;
-  ec.max_batched_tokens = std::min(config.max_batch_tokens, model->max_batch_tokens());
-  ec.max_pending_jobs = config.max_pending_jobs;
-  ModelFacts facts{&model->tokenizer(), model->chat_template(), model->config().n_vocab};
-
-  plugin::BackendParts parts;
-  parts.model = model;
-  parts.tokenizer = &model->tokenizer();
-  parts.report = report(*model, kv, config, int8);
-  parts.engine = std::make_unique<Engine>(ec, std::make_unique<CudaExecutor>(*model), facts);
+  const KvPlan kv = plan(config, probe, geometry, context, int8);
+  std::shared_ptr<CudaModel> model = load(config.model, model_options(config, device, kv, context));
+  plugin::BackendParts parts =
+      plugin::assemble(config, model, std::make_unique<CudaExecutor>(*model), report(*model, kv, config, int8));
   print_report(parts.report);
   return parts;
 }

@@ -79,11 +79,6 @@ KvPlan device_plan(const KvPlanInput& in) {
 
 }  // namespace
 
-size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool int8) {
-  const size_t per_head = int8 ? static_cast<size_t>(c.head_dim) + sizeof(float) : size_t{2} * c.head_dim;
-  return static_cast<size_t>(c.n_layers) * 2 * static_cast<size_t>(block_size) * c.n_kv_heads * per_head;
-}
-
 KvPlan plan_kv(const KvPlanInput& in) {
   if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0 || in.max_num_seqs <= 0)
     throw plugin::PluginError(LOOM_ERR_INTERNAL, "plan_kv: empty model geometry");

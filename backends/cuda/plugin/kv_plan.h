@@ -31,11 +31,6 @@
 
 namespace loom::cuda_plugin {
 
-// KV bytes of one block over all layers, K and V: fp16 is
-// n_layers * 2 * block_size * n_kv_heads * head_dim * 2 (CudaForward's pools);
-// int8 stores head_dim bytes plus one fp32 scale per (token, kv head)
-// (plugin_api/ABI.md "kv_cache_dtype").
-size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool int8);
 
 inline constexpr int64_t kEmulatedDefaultKvBytes = int64_t{256} << 20;
 
@@ -46,7 +41,7 @@ struct KvPlanInput {
   int64_t device_memory = 0;   // emulated: the emulated device's total (16 GiB)
   int64_t mem_available = 0;   // emulated: host MemAvailable, bytes
   int64_t weight_bytes = 0;    // the model file's size (the uploaded weights are about that)
-  size_t bytes_per_block = 0;  // all layers, K and V
+  size_t bytes_per_block = 0;  // all layers, K and V (CudaForward::kv_bytes_per_block)
   int32_t block_size = 16;
   int32_t max_context = 0;     // tokens per sequence, already capped by the model
   int32_t max_num_seqs = 1;
