@@ -18,6 +18,20 @@ struct CudaGreedyRun {
   int64_t graph_steps = 0;                 // steps that replayed a CUDA graph
 };
 
+// Options for one sequence of up to `context` tokens in `blocks` KV blocks,
+// 32-token steps, decode steps replaying a captured graph of batch 1.
+inline CudaModelOptions one_sequence_options(int32_t context, int32_t blocks, int32_t block_size) {
+  CudaModelOptions o;
+  o.max_context = context;
+  o.kv_blocks = blocks;
+  o.block_size = block_size;
+  o.max_batch_tokens = 32;
+  o.max_num_seqs = 1;
+  o.graph_batch_sizes = {1};
+  o.print_memory_plan = false;
+  return o;
+}
+
 // The scheduler is sized from the model (its KV blocks, block size, context
 // and step size), one sequence.
 inline CudaGreedyRun cuda_greedy_run(CudaModel& model, const std::vector<int32_t>& prompt, int32_t new_tokens) {

@@ -22,15 +22,8 @@ struct Generation : CudaGreedyRun {
 };
 
 Generation generate(bool kv_int8, const std::string& text) {
-  CudaModelOptions o;
-  o.max_context = kContext;
-  o.kv_blocks = kBlocks;
-  o.block_size = kBlockSize;
-  o.max_batch_tokens = 32;
-  o.max_num_seqs = 1;
-  o.graph_batch_sizes = {1};  // decode steps replay a captured graph
+  CudaModelOptions o = one_sequence_options(kContext, kBlocks, kBlockSize);
   o.kv_int8 = kv_int8;
-  o.print_memory_plan = false;
   auto model = CudaModel::load(model_path(), o);
   const auto prompt = model->tokenizer().encode(text, true, false);
   Generation run{cuda_greedy_run(*model, prompt, kNewTokens), model->memory_report()};

@@ -76,15 +76,7 @@ std::vector<std::vector<float>> cpu_rows(const std::string& path, const std::vec
 }
 
 std::vector<std::vector<float>> cuda_rows(const std::string& path, const std::vector<int32_t>& prompt) {
-  CudaModelOptions o;
-  o.max_context = kContext;
-  o.kv_blocks = kBlocks;
-  o.block_size = kBlockSize;
-  o.max_batch_tokens = 32;
-  o.max_num_seqs = 1;
-  o.graph_batch_sizes = {1};  // decode steps replay a captured graph
-  o.print_memory_plan = false;
-  auto model = CudaModel::load(path, o);
+  auto model = CudaModel::load(path, one_sequence_options(kContext, kBlocks, kBlockSize));
   CudaGreedyRun run = cuda_greedy_run(*model, prompt, kNewTokens);
   EXPECT_GT(run.graph_steps, 0);
   return run.logits;

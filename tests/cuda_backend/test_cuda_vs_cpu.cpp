@@ -10,7 +10,6 @@
 #include <numeric>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -56,15 +55,8 @@ std::vector<int32_t> chat_prompt(const CudaModel& m, const std::string& user) {
 // The CPU reference for one plan: copy-on-write copies, then the forward
 // pass over the plan's chunks; logits rows in logits_row order.
 std::vector<float> cpu_logits(CpuModel& cpu, const sched::StepPlan& plan) {
-  CpuKvCache& kv = cpu.kv_cache();
   const ModelConfig& c = cpu.config();
-  const size_t block = static_cast<size_t>(kv.block_size()) * c.n_kv_heads * c.head_dim;
-  for (const auto& cp : plan.copies)
-    for (int32_t l = 0; l < c.n_layers; ++l) {
-      auto layer = kv.layer(l);
-      std::memcpy(layer.k + cp.dst * block, layer.k + cp.src * block, block * 2);
-      std::memcpy(layer.v + cp.dst * block, layer.v + cp.src * block, block * 2);
-    }
+  for (const auto& cp : plan.copies) cpu.kv_cache().copy_block(cp.src, cp.dst);
   std::vector<SequenceChunk> chunks;
   std::vector<int> row_of_chunk;
   for (const auto& s : plan.seqs) {
