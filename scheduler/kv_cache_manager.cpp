@@ -155,6 +155,32 @@ void KvCacheManager::free(RequestId id) {
   seqs_.erase(id);
 }
 
+int KvCacheManager::blocks_to_privatize(RequestId id, int pos) const {
+  BlockId b = seq(id).table.at(pos / block_size_);
+  return pool_.refcount(b) > 1 || pool_.is_cached(b) ? 1 : 0;
+}
+
+std::optional<CopyOnWrite> KvCacheManager::privatize(RequestId id, int pos) {
+  SeqKv& s = seq(id);
+  if (blocks_to_privatize(id, pos) == 0) return std::nullopt;
+  if (num_available() + s.reserved < 1) {
+    throw SchedulerError("KvCacheManager: no free block to privatize request " +
+                         std::to_string(id) + "'s block");
+  }
+  BlockId& block = s.table.at(pos / block_size_);
+  BlockId dst = take_block(s);
+  CopyOnWrite copy{block, dst};
+  pool_.unref(block);
+  block = dst;
+  return copy;
+}
+
+void KvCacheManager::release_reserved(RequestId id) {
+  SeqKv& s = seq(id);
+  reserved_ -= s.reserved;
+  s.reserved = 0;
+}
+
 bool KvCacheManager::reserve_more(RequestId id, int blocks) {
   SeqKv& s = seq(id);
   if (blocks < 0 || num_available() < blocks) return false;

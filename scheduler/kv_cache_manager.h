@@ -73,6 +73,14 @@ class KvCacheManager {
   void fork(RequestId parent, RequestId child);
   // Drops id's table; its keyed blocks stay cached until evicted.
   void free(RequestId id);
+  // Makes the block holding position `pos` of id's table one that id alone
+  // holds and that no prefix-cache key points to, so rewriting that position
+  // cannot change KV anyone else reads: a copy when the block is shared or
+  // keyed. Blocks this needs (0 or 1) come from id's reservation, then the
+  // free pool; privatize throws SchedulerError when they do not fit.
+  int blocks_to_privatize(RequestId id, int pos) const;
+  std::optional<CopyOnWrite> privatize(RequestId id, int pos);
+  void release_reserved(RequestId id);  // id's table will not grow any more
   // Adds `blocks` to id's reservation if that many unreserved ones are free.
   bool reserve_more(RequestId id, int blocks);
 

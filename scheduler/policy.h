@@ -9,6 +9,8 @@ namespace loom::sched {
 enum class PolicyKind {
   kContinuous,   // admit every step, preempt on block shortage, priority preemption
   kStaticBatch,  // baseline: admit a whole batch only when nothing runs; no preemption
+  kStaticPadded,  // the fixed-shape static batch: as kStaticBatch, and a finished row keeps
+                  // its place in the compute (padding) until the whole batch has finished
 };
 
 class CapacityPolicy {
@@ -25,6 +27,9 @@ class CapacityPolicy {
   // requests are admitted (blocks reserved) with no tokens this step and
   // start their prefill in the following steps.
   virtual bool admit_beyond_step_budget() const = 0;
+  // Does a finished request stay in the batch as a padding row (reported
+  // finished, recomputing its last position each step) until the batch drains?
+  virtual bool keeps_finished_rows() const { return false; }
 };
 
 // max_preemptions: K, the livelock bound of the continuous policy.

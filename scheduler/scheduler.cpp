@@ -35,7 +35,7 @@ Scheduler::Scheduler(const SchedulerConfig& config)
 
 int Scheduler::add(const RequestSpec& spec) {
   const std::string who = "request " + id_str(spec.id) + ": ";
-  require(!requests_.contains(spec.id), who + "id already in use");
+  require(!requests_.contains(spec.id) && !kv_.contains(spec.id), who + "id already in use");
   require(!spec.prompt.empty(), who + "empty prompt");
   require(spec.max_new_tokens >= 1, who + "max_new_tokens must be >= 1");
   for (TokenId t : spec.prompt) require(t >= 0, who + "negative token id " + std::to_string(t));
@@ -73,7 +73,8 @@ void Scheduler::cancel(RequestId id) {
 void Scheduler::fork(RequestId parent_id, RequestId child_id, TokenId child_token) {
   const std::string who = "fork " + id_str(parent_id) + " -> " + id_str(child_id) + ": ";
   require(!in_flight_, who + "a plan is in flight; fork after update()");
-  require(!requests_.contains(child_id), who + "child id already in use");
+  require(!requests_.contains(child_id) && !kv_.contains(child_id),
+          who + "child id already in use");
   require(child_token >= 0, who + "negative token id");
   require(static_cast<int>(running_.size()) < config_.max_num_seqs, who + "max_num_seqs reached");
   Request& parent = request(parent_id);
@@ -136,6 +137,7 @@ std::vector<FinishedRequest> Scheduler::update(const StepPlan& plan,
       remove(r, FinishReason::kLength, finished);
     }
   }
+  release_padding_if_drained();
   return finished;
 }
 
@@ -152,10 +154,17 @@ Request& Scheduler::request(RequestId id) {
   return it->second;
 }
 
-// Drops r from its queue and the KV cache; r is invalid afterwards.
+// Drops r from its queue and (unless it stays as a padding row) the KV
+// cache; r is invalid afterwards.
 void Scheduler::remove(Request& r, FinishReason reason, std::vector<FinishedRequest>& out) {
   if (r.state == RequestState::kRunning) {
-    kv_.free(r.id);
+    const bool pad = policy_->keeps_finished_rows() && reason != FinishReason::kCancelled &&
+                     reason != FinishReason::kDeadline;
+    if (pad) {
+      keep_as_padding(r);
+    } else {
+      kv_.free(r.id);
+    }
     running_.erase(std::find(running_.begin(), running_.end(), r.id));
   } else {
     waiting_.erase(QueueKey::of(r));
@@ -163,6 +172,35 @@ void Scheduler::remove(Request& r, FinishReason reason, std::vector<FinishedRequ
   const RequestId id = r.id;
   out.push_back({id, reason, r.num_generated()});
   requests_.erase(id);
+}
+
+// r's row stays in the batch: it recomputes its last computed position into
+// a block it alone holds (so the rewrite cannot touch shared or cached KV).
+// Without a free block for that copy the row simply stops (rare: the static
+// batch reserved its blocks).
+void Scheduler::keep_as_padding(const Request& r) {
+  const int pos = r.num_computed - 1;
+  kv_.release_reserved(r.id);
+  if (pos < 0 || kv_.blocks_to_privatize(r.id, pos) > kv_.num_available()) {
+    kv_.free(r.id);
+    return;
+  }
+  if (auto copy = kv_.privatize(r.id, pos)) padding_copies_.push_back(*copy);
+  padding_.push_back({r.id, r.tokens[pos], pos});
+}
+
+// The batch has drained: its padding rows free their blocks.
+void Scheduler::release_padding_if_drained() {
+  if (!running_.empty()) return;
+  for (const PaddingRow& p : padding_) kv_.free(p.id);
+  padding_.clear();
+  padding_copies_.clear();  // their destinations were just freed
+}
+
+std::vector<RequestId> Scheduler::padding_ids() const {
+  std::vector<RequestId> ids;
+  for (const PaddingRow& p : padding_) ids.push_back(p.id);
+  return ids;
 }
 
 std::optional<RequestInfo> Scheduler::info(RequestId id) const {

@@ -103,6 +103,9 @@ class Scheduler {
   std::vector<FinishedRequest> update(const StepPlan& plan, std::span<const TokenId> sampled);
 
   std::optional<RequestInfo> info(RequestId id) const;  // nullopt once finished
+  // Finished requests whose rows the padded static batch still computes
+  // (PolicyKind::kStaticPadded); they hold blocks until the batch drains.
+  std::vector<RequestId> padding_ids() const;
   SchedulerStats stats() const;
   bool has_unfinished() const { return !requests_.empty(); }
   const KvCacheManager& kv() const { return kv_; }
@@ -147,9 +150,13 @@ class Scheduler {
   void unplan(Request& r);
   void build_plan(StepPlan& plan);
 
+  void plan_padding(StepPlan& plan);
+
   // scheduler.cpp
   Request& request(RequestId id);
   void remove(Request& r, FinishReason reason, std::vector<FinishedRequest>& out);
+  void keep_as_padding(const Request& r);
+  void release_padding_if_drained();
   void validate_results(std::span<const SampledToken> sampled) const;
 
   SchedulerConfig config_;
@@ -158,6 +165,14 @@ class Scheduler {
   std::unordered_map<RequestId, Request> requests_;
   std::set<QueueKey> waiting_;      // waiting + preempted, in queue order
   std::vector<RequestId> running_;  // admission order
+  // A finished row of a padded static batch: recomputes `token` at `pos`.
+  struct PaddingRow {
+    RequestId id;
+    TokenId token;
+    int pos;
+  };
+  std::vector<PaddingRow> padding_;
+  std::vector<CopyOnWrite> padding_copies_;  // privatized blocks, emitted with the next plan
   std::optional<InFlight> in_flight_;
   Draft draft_;  // valid inside schedule() only
   uint64_t step_id_ = 0;

@@ -58,6 +58,7 @@ void Scheduler::finish_requested_and_expired(TimePoint now, StepPlan& plan) {
   }
   std::sort(due.begin(), due.end());  // deterministic report order
   for (const auto& [id, reason] : due) remove(request(id), reason, plan.finished);
+  release_padding_if_drained();
 }
 
 // Can r be admitted now with a chunk of at least one token?
@@ -209,10 +210,31 @@ void Scheduler::build_plan(StepPlan& plan) {
     in_flight_->entries.push_back({r.id, p.num_tokens, s.logits_row});
     plan.seqs.push_back(std::move(s));
   }
+  plan_padding(plan);
   in_flight_->num_logits_rows = plan.num_logits_rows;
   plan.counters.num_preempted = static_cast<int>(plan.preempted.size());
   plan.counters.num_free_blocks = kv_.pool().num_free();
   draft_ = Draft{};
+}
+
+// Padding rows go last and only into budget the live rows left; update()
+// ignores them (they are in no InFlight entry).
+void Scheduler::plan_padding(StepPlan& plan) {
+  plan.copies.insert(plan.copies.end(), padding_copies_.begin(), padding_copies_.end());
+  padding_copies_.clear();
+  for (const PaddingRow& p : padding_) {
+    if (plan.counters.num_tokens >= config_.max_batched_tokens) break;
+    ScheduledSeq s;
+    s.id = p.id;
+    s.tokens = {p.token};
+    s.start_pos = p.pos;
+    auto table = kv_.block_table(p.id);
+    s.block_table.assign(table.begin(), table.end());
+    s.padding = true;
+    ++plan.counters.num_padding_seqs;
+    ++plan.counters.num_tokens;
+    plan.seqs.push_back(std::move(s));
+  }
 }
 
 }  // namespace loom::sched

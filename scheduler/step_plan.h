@@ -18,6 +18,10 @@ struct ScheduledSeq {
   bool sample = false;               // chunk reaches the end of the known tokens
   int logits_row = -1;               // index into update()'s results; -1 when !sample
   int num_cached_tokens = 0;         // prefix-cache hit at this request's latest admission
+  // A finished request's row kept in a fixed-shape static batch
+  // (PolicyKind::kStaticPadded): it recomputes its last position into a
+  // block it alone holds and samples nothing. Its id is no longer a request.
+  bool padding = false;
 
   int num_tokens() const { return static_cast<int>(tokens.size()); }
   int num_computed_before() const { return start_pos; }
@@ -33,7 +37,8 @@ struct FinishedRequest {
 struct StepCounters {
   int num_tokens = 0;        // sum of num_tokens over seqs (<= max_batched_tokens)
   int num_decode_seqs = 0;   // seqs computing exactly their last known token
-  int num_prefill_seqs = 0;  // the rest (prompt or recompute chunks)
+  int num_prefill_seqs = 0;  // prompt or recompute chunks
+  int num_padding_seqs = 0;  // finished rows kept by the padded static baseline
   int num_admitted = 0;      // waiting/preempted requests that got blocks this step
   int num_preempted = 0;     // == preempted.size()
   int num_free_blocks = 0;   // after planning (cached-but-free blocks count as free)

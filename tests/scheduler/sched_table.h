@@ -29,6 +29,7 @@ struct SeqRow {
   std::vector<BlockId> blocks;
   std::vector<TokenId> tokens = {};  // checked when non-empty
   int cached = -1;                   // num_cached_tokens, checked when >= 0
+  bool padding = false;              // a finished row of the padded static batch
 };
 
 using Finish = std::pair<RequestId, FinishReason>;
@@ -87,6 +88,7 @@ inline void run_table(Scheduler& s, const std::vector<Iteration>& table) {
       EXPECT_EQ(got.num_tokens(), want.num_tokens);
       EXPECT_EQ(got.sample, want.sample);
       EXPECT_EQ(got.block_table, want.blocks);
+      EXPECT_EQ(got.padding, want.padding);
       if (!want.tokens.empty()) {
         EXPECT_EQ(got.tokens, want.tokens);
       }

@@ -6,6 +6,9 @@
 //    written there, so any wrong block reuse, missed copy-on-write or
 //    overwrite of someone else's block shows up as a mismatched read.
 // After every step it checks the invariants listed in check_invariants().
+// Under the padded static policy a finished request's row lives on as
+// padding; the sim keeps its model as a ghost and checks the row only ever
+// rewrites its own last position in a block nobody else reads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -80,12 +83,14 @@ class Sim {
     // What the run exercised (a run that exercises nothing proves nothing).
     std::printf(
         "seed %llu: %d steps, %d finished, %d rejected, %lld preemptions, %d copies, "
-        "%d forks, hit rate %.3f, reasons stop/length/cancel/deadline %d/%d/%d/%d\n",
+        "%d forks, %d padding rows, hit rate %.3f, reasons stop/length/cancel/deadline "
+        "%d/%d/%d/%d\n",
         static_cast<unsigned long long>(p_.seed), step, num_finished_, rejected_,
-        static_cast<long long>(st.preemptions), copies_, forks_, st.prefix_hit_rate(), reasons_[0],
+        static_cast<long long>(st.preemptions), copies_, forks_, padded_, st.prefix_hit_rate(), reasons_[0],
         reasons_[1], reasons_[2], reasons_[3]);
     EXPECT_GT(st.prefix_hit_tokens, 0);
     EXPECT_GT(reasons_[1], 0);
+    EXPECT_EQ(padded_ > 0, p_.policy == PolicyKind::kStaticPadded);
   }
 
  private:
@@ -210,7 +215,12 @@ class Sim {
       EXPECT_TRUE(m.cancelled);
     }
     EXPECT_FALSE(s_.info(id).has_value());
-    EXPECT_FALSE(s_.kv().contains(id));
+    if (s_.kv().contains(id)) {  // a padding row now (the padded static batch only)
+      EXPECT_EQ(p_.policy, PolicyKind::kStaticPadded);
+      auto pads = s_.padding_ids();
+      EXPECT_NE(std::find(pads.begin(), pads.end(), id), pads.end());
+      ghosts_[id] = m;
+    }
     live_.erase(id);
     ++num_finished_;
     ++reasons_[static_cast<int>(reason)];
@@ -245,6 +255,11 @@ class Sim {
     }
     for (const ScheduledSeq& seq : plan.seqs) {
       ASSERT_TRUE(ids.insert(seq.id).second) << "request planned twice in one step";
+      if (seq.padding) {
+        check_and_execute_padding(seq);
+        tokens += seq.num_tokens();
+        continue;
+      }
       ASSERT_TRUE(live_.contains(seq.id));
       ModelRequest& m = live_.at(seq.id);
       const int known = static_cast<int>(m.tokens.size());
@@ -280,10 +295,33 @@ class Sim {
     for (int i = 0; i < static_cast<int>(rows.size()); ++i) EXPECT_EQ(rows[i], i);
   }
 
+  // A padding row: its ghost's last computed position, its own token, a
+  // block it alone holds and no cache key points to; reads see its KV.
+  void check_and_execute_padding(const ScheduledSeq& seq) {
+    ASSERT_TRUE(ghosts_.contains(seq.id)) << "padding row of an unknown request";
+    const ModelRequest& g = ghosts_.at(seq.id);
+    EXPECT_FALSE(seq.sample);
+    EXPECT_EQ(seq.logits_row, -1);
+    ASSERT_EQ(seq.num_tokens(), 1);
+    EXPECT_EQ(seq.start_pos, g.computed - 1);
+    EXPECT_EQ(seq.tokens[0], g.tokens[seq.start_pos]);
+    EXPECT_EQ(static_cast<int>(seq.block_table.size()),
+              (seq.end_pos() + p_.block_size - 1) / p_.block_size);
+    const BlockId own = seq.block_table[seq.start_pos / p_.block_size];
+    EXPECT_EQ(s_.kv().pool().refcount(own), 1) << "padding rewrites a shared block";
+    EXPECT_FALSE(s_.kv().pool().is_cached(own)) << "padding rewrites a cached block";
+    for (int pos = 0; pos <= seq.start_pos; ++pos) {
+      ASSERT_EQ(slot(seq.block_table, pos), g.fp[pos]) << "ghost " << seq.id << " pos " << pos;
+    }
+    slot(seq.block_table, seq.start_pos) = g.fp[seq.start_pos];
+    ++padded_;
+  }
+
   void apply_results(const StepPlan& plan) {
     std::vector<SampledToken> results(plan.num_logits_rows);
     std::set<RequestId> stopped;
     for (const ScheduledSeq& seq : plan.seqs) {
+      if (seq.padding) continue;
       ModelRequest& m = live_.at(seq.id);
       m.computed = seq.end_pos();
       if (!seq.sample) continue;
@@ -336,6 +374,7 @@ class Sim {
         ASSERT_EQ(slot(table, pos), m.fp[pos]) << "KV of request " << id << " overwritten";
       }
     }
+    check_ghosts(holders, running);
     const BlockPool& pool = s_.kv().pool();
     int free = 0;
     for (BlockId b = 0; b < p_.num_blocks; ++b) {
@@ -353,6 +392,29 @@ class Sim {
     EXPECT_EQ(st.prefix_hit_tokens, hits_);
   }
 
+  // Padding rows hold their tables exactly while the batch
+  // they belonged to still runs; the sim drops ghosts the scheduler released.
+  void check_ghosts(std::vector<int>& holders, int running) {
+    std::set<RequestId> padding;
+    for (RequestId id : s_.padding_ids()) padding.insert(id);
+    if (running == 0) EXPECT_TRUE(padding.empty()) << "padding outlived its batch";
+    for (auto it = ghosts_.begin(); it != ghosts_.end();) {
+      if (!padding.contains(it->first)) {
+        EXPECT_FALSE(s_.kv().contains(it->first)) << "released padding row kept blocks";
+        it = ghosts_.erase(it);
+        continue;
+      }
+      const ModelRequest& g = it->second;
+      auto table = s_.kv().block_table(it->first);
+      EXPECT_EQ(static_cast<int>(table.size()), (g.computed + p_.block_size - 1) / p_.block_size);
+      for (BlockId b : table) ++holders.at(b);
+      // Its KV is read back at each padding step (after that step's copies:
+      // a fresh ghost's private block is only filled then).
+      ++it;
+    }
+    EXPECT_EQ(padding.size(), ghosts_.size()) << "a padding row the sim never saw finish";
+  }
+
   // The static policy admits its whole batch even past the step's token
   // budget: such a request holds blocks (its prefix hit counts as computed)
   // and starts its prefill in a later step.
@@ -364,7 +426,7 @@ class Sim {
       auto info = s_.info(id);
       ASSERT_TRUE(info.has_value());
       if (info->state != RequestState::kRunning) continue;
-      EXPECT_EQ(p_.policy, PolicyKind::kStaticBatch) << "request " << id << " admitted without tokens";
+      EXPECT_NE(p_.policy, PolicyKind::kContinuous) << "request " << id << " admitted without tokens";
       EXPECT_EQ(plan.counters.num_tokens, p_.max_tokens) << "admitted without tokens while budget was left";
       EXPECT_EQ(info->num_computed % p_.block_size, 0);
       EXPECT_LT(info->num_computed, static_cast<int>(m.tokens.size()));
@@ -402,10 +464,12 @@ class Sim {
   std::vector<std::vector<uint64_t>> kv_;  // [block][slot] prefix fingerprints
   std::vector<std::vector<TokenId>> prefixes_;
   std::map<RequestId, ModelRequest> live_;
+  std::map<RequestId, ModelRequest> ghosts_;  // finished, still padding rows
   RequestId next_id_ = 1;
   int num_finished_ = 0;
   int rejected_ = 0;
   int copies_ = 0;
+  int padded_ = 0;  // padding rows executed
   int forks_ = 0;
   int reasons_[4] = {0, 0, 0, 0};  // by FinishReason
   int64_t queried_ = 0;
@@ -421,6 +485,7 @@ TEST_P(SchedulerSim, InvariantsHoldEveryStep) {
 
 constexpr PolicyKind kCont = PolicyKind::kContinuous;
 constexpr PolicyKind kStatic = PolicyKind::kStaticBatch;
+constexpr PolicyKind kPadded = PolicyKind::kStaticPadded;
 
 INSTANTIATE_TEST_SUITE_P(
     Seeds, SchedulerSim,
@@ -433,7 +498,9 @@ INSTANTIATE_TEST_SUITE_P(
         SimParams{5, 5, 1, 2, 4, 16, 2, kCont, 1500},   // block size 1
         SimParams{6, 16, 4, 1, 8, 48, 2, kCont, 1500},  // one sequence at a time
         SimParams{7, 10, 4, 4, 12, 64, 2, kStatic, 1500},
-        SimParams{8, 20, 16, 8, 32, 200, 2, kCont, 1500}),
+        SimParams{8, 20, 16, 8, 32, 200, 2, kCont, 1500},
+        SimParams{9, 10, 4, 4, 12, 64, 2, kPadded, 1500},
+        SimParams{10, 24, 2, 6, 16, 48, 1, kPadded, 1500}),
     [](const ::testing::TestParamInfo<SimParams>& info) {
       return "seed" + std::to_string(info.param.seed);
     });

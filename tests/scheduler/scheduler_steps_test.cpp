@@ -224,6 +224,43 @@ TEST(SchedulerSteps, StaticBatchAdmitsBeyondOneStepsBudget) {
                });
 }
 
+// The fixed-shape static batch: a finished request is reported once, then
+// its row stays in every step (recomputing its last position, sampling
+// nothing) until the batch drains. A row whose last block is keyed (full,
+// cacheable) first gets a private copy, so the rewrite cannot reach the cache.
+TEST(SchedulerSteps, StaticPaddedKeepsFinishedRowsUntilTheBatchDrains) {
+  SchedulerConfig c = config(8, 4, 4, 16);
+  c.policy = PolicyKind::kStaticPadded;
+  Scheduler s(c);
+  s.add(spec(1, {1, 2}, 3));
+  s.add(spec(2, {3, 4, 5, 6}, 1));
+  const SeqRow pad2{2, 3, 1, false, {2}, {6}, -1, true};  // 2's last position, in the copy
+  run_table(s, {
+                   {.seqs = {{1, 0, 2, true, {0}}, {2, 0, 4, true, {1}}},
+                    .finished_at_update = {{2, R::kLength}}},
+                   {.before =
+                        [](Scheduler& s) {
+                          EXPECT_EQ(s.padding_ids(), std::vector<RequestId>{2});
+                          EXPECT_FALSE(s.info(2).has_value());  // finished for the caller
+                          EXPECT_THROW(s.add(spec(2, {9}, 1)), SchedulerError);  // id still holds KV
+                          s.add(spec(3, {7}, 1));  // waits for the drain
+                        },
+                    .seqs = {{1, 2, 1, true, {0}}, pad2},
+                    .copies = {{1, 2}}},
+                   // 1 finishes: its keyed block 0 is copied to 3, then the drained batch
+                   // frees both padding rows (their copies are never emitted).
+                   {.seqs = {{1, 3, 1, true, {0}}, pad2}, .finished_at_update = {{1, R::kLength}}},
+                   {.seqs = {{3, 0, 1, true, {3}}}, .finished_at_update = {{3, R::kLength}}},
+               });
+  EXPECT_TRUE(s.padding_ids().empty());
+  EXPECT_FALSE(s.has_unfinished());
+  SchedulerStats st = s.stats();
+  EXPECT_EQ(st.blocks_used, 0);
+  EXPECT_EQ(st.blocks_reserved, 0);
+  EXPECT_EQ(st.blocks_cached_free, 2);  // 1's [1, 2, g, g] and 2's prompt, never overwritten
+  EXPECT_EQ(st.preemptions, 0);
+}
+
 TEST(SchedulerSteps, StopFlagFinishesWithStop) {
   Scheduler s(config(8, 4, 4, 16));
   s.add(spec(1, {1, 2}, 10));
