@@ -4,7 +4,7 @@
 // baseline), which the production host does not expose.
 //
 //   loom_bench_server --model M.gguf --endpoint ipc:///tmp/x.sock
-//       [--policy continuous|static] [--threads N] [--max-num-seqs S]
+//       [--policy continuous|static|static-padded] [--threads N] [--max-num-seqs S]
 //       [--kv-blocks B] [--max-batch-tokens T] [--max-context C]
 //
 // Prints "ready <address>" on stdout once it serves; SIGTERM/SIGINT drain
@@ -72,7 +72,8 @@ ServerArgs parse_args(int argc, char** argv) {
     else if (key == "--policy") {
       if (value == "continuous") a.policy = loom::sched::PolicyKind::kContinuous;
       else if (value == "static") a.policy = loom::sched::PolicyKind::kStaticBatch;
-      else throw ArgError("--policy must be continuous or static, got '" + value + "'");
+      else if (value == "static-padded") a.policy = loom::sched::PolicyKind::kStaticPadded;
+      else throw ArgError("--policy must be continuous, static or static-padded, got '" + value + "'");
     } else {
       throw ArgError("unknown option '" + key + "'");
     }

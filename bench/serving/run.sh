@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The serving benchmark in one command: builds loom_bench_server, serves the
-# model on ipc:// endpoints in a temp dir (continuous batching, then the
-# static baseline), runs load_gen.py against them and prints each target
-# with PASS/FAIL. Bounded to ~10 minutes on a 2-core machine.
+# model on ipc:// endpoints in a temp dir (continuous batching, then the two
+# static baselines: fixed-shape, and finished rows dropped), runs load_gen.py
+# against them and prints each target with PASS/FAIL. Bounded to ~10 minutes
+# on a 2-core machine.
 # Usage: bench/serving/run.sh [model.gguf]
 # Env: LOOM_BUILD (build dir, default <repo>/build), LOOM_SERVING_OUT (results
 # dir, default a new /tmp/loom-serving.*), THREADS (default 2), SAT_RATE,
@@ -80,12 +81,18 @@ echo; echo "## shared 1000-token system prompt: TTFT on a prefix miss vs a hit"
 load_gen continuous --prefix-test 3 --system-prompt-tokens 1000 --label prefix --out "$out/prefix.json"
 stop_server
 
-echo; echo "## static batching baseline"
+echo; echo "## static batching baseline, fixed-shape (finished rows computed until the batch ends)"
+start_server static-padded
+sweep static-padded
+stop_server
+
+echo; echo "## static batching, finished rows dropped from the compute (a stronger reference)"
 start_server static
 sweep static
 stop_server
 
 echo; echo "## targets (model $(basename "$model"), $threads threads, $(nproc) cores, $((SECONDS - start)) s)"
-"$py" "$here/targets.py" --continuous "$out/continuous.json" --static "$out/static.json" \
+"$py" "$here/targets.py" --continuous "$out/continuous.json" --static-padded "$out/static-padded.json" \
+  --static "$out/static.json" \
   --single "$out/single.json" --streams16 "$out/streams16.json" --prefix "$out/prefix.json" \
   --plot "$out/sweep.png"

@@ -56,6 +56,38 @@ TEST(EngineBatching, GreedyTokensDoNotDependOnTheBatch) {
   for (int i = 0; i < 16; ++i) EXPECT_EQ(events.get("other" + std::to_string(i)).terminals, 1);
 }
 
+// The fixed-shape static baseline keeps finished requests' rows in the
+// compute as padding: every job still ends once, and the padding (rewriting
+// each finished row's last position) changes nobody's tokens.
+TEST(EngineBatching, FixedShapeStaticBatchGivesTheSameTokens) {
+  LOOM_REQUIRE_ENGINE_MODEL(model);
+  auto run = [&](sched::PolicyKind policy) {
+    EngineConfig config;
+    config.policy = policy;
+    auto engine = make_engine(*model, config);
+    EventCollector events;
+    for (int i = 0; i < 6; ++i) {  // 4..24 tokens: the short ones finish first and pad
+      JobRequest job = text_job("j" + std::to_string(i), kPrompts[i], 4 + 4 * i);
+      job.params.ignore_eos = true;
+      engine->submit(std::move(job), events.callback());
+    }
+    EXPECT_TRUE(events.wait_finished(6));
+    std::vector<std::vector<int32_t>> tokens;
+    for (int i = 0; i < 6; ++i) {
+      const auto& job = events.get("j" + std::to_string(i));
+      EXPECT_EQ(job.terminals, 1);
+      tokens.push_back(job.tokens);
+    }
+    return tokens;
+  };
+  const auto continuous = run(sched::PolicyKind::kContinuous);
+  const auto padded = run(sched::PolicyKind::kStaticPadded);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(continuous[i].size(), static_cast<size_t>(4 + 4 * i));
+    EXPECT_EQ(padded[i], continuous[i]) << "job " << i;
+  }
+}
+
 TEST(EngineBatching, SeededSamplingIsReproducibleInAnyBatch) {
   LOOM_REQUIRE_ENGINE_MODEL(model);
   auto seeded = [](std::string id) {

@@ -140,6 +140,7 @@ void Engine::run_step() {
 
   std::vector<RowSampling> rows(plan.num_logits_rows);
   for (const auto& seq : plan.seqs) {
+    if (seq.padding) continue;  // a finished request's row: no job any more
     EngineJob& job = *engine_jobs_.at(seq.id);
     if (!job.first_scheduled) {
       job.first_scheduled = now;
@@ -196,6 +197,7 @@ void Engine::report_finish(const sched::FinishedRequest& f) {
 // leaves the scheduler (its later cancellation is not reported again).
 void Engine::fail_plan(const sched::StepPlan& plan, const std::string& message) {
   for (const auto& seq : plan.seqs) {
+    if (seq.padding) continue;
     EngineJob& job = *engine_jobs_.at(seq.id);
     if (job.failed) continue;
     job.failed = true;
