@@ -7,7 +7,11 @@
 // attention precision changes (flash attention on). For this 4-bit 135M
 // model that noise floor is large (top-1 agreement about 96%, top-20 logit
 // differences of several tenths), because per-block int8 activation
-// quantization amplifies last-bit differences. Loom must agree with llama.cpp
+// quantization amplifies last-bit differences. Loom shows the same against
+// itself: its scalar, AVX2 and AVX-512 paths (each kernel checked against a
+// float64 reference) give text 0 perplexities of 33.02, 32.78 and 33.23 and
+// top-1 agreement with llama.cpp of 95.1%, 95.1% and 96.9% (run with
+// LOOM_ISA=scalar|avx2|avx512). Loom must agree with llama.cpp
 // about as well as llama.cpp agrees with itself, and perplexity must match
 // within 1%. The strict figures (top-1 >= 99%, top-20 within 0.1) are
 // printed for every text.
