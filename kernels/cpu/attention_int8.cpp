@@ -73,10 +73,7 @@ void attention_paged_items(const PagedKvInt8& kv, const AttentionArgs& a, int64_
   if (begin >= end) return;
   if (cpu_has_avx2_fma_f16c() && kv.head_dim % 8 == 0)
     return avx2::attention_items(kv, a, begin, end);
-  detail::for_each_item_head(a, kv.n_kv_heads, begin, end,
-                             [&](int32_t row, int32_t head, std::vector<float>& scores) {
-                               attention_head_ref(kv, a, row, head, scores);
-                             });
+  detail::for_each_item_head(kv, a, begin, end, attention_head_ref);
 }
 
 void attention_paged(const PagedKvInt8& kv, const AttentionArgs& a) {
@@ -87,10 +84,7 @@ void attention_paged(const PagedKvInt8& kv, const AttentionArgs& a) {
 namespace ref {
 void attention_paged(const PagedKvInt8& kv, const AttentionArgs& a) {
   attention_validate(kv, a);
-  detail::for_each_item_head(a, kv.n_kv_heads, 0, attention_work_items(kv, a),
-                             [&](int32_t row, int32_t head, std::vector<float>& scores) {
-                               attention_head_ref(kv, a, row, head, scores);
-                             });
+  detail::for_each_item_head(kv, a, 0, attention_work_items(kv, a), attention_head_ref);
 }
 }  // namespace ref
 

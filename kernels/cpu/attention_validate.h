@@ -24,16 +24,17 @@ void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, i
                    int32_t num_blocks);
 
 // The scalar path over work items [begin, end) (item = q row * n_kv_heads +
-// kv head): head_ref(row, head, scores) for each of the item's query heads.
-template <typename HeadRef>
-void for_each_item_head(const AttentionArgs& a, int32_t n_kv_heads, int64_t begin, int64_t end,
+// kv head): head_ref(kv, a, row, head, scores) for each of the item's query
+// heads. Kv is PagedKv or PagedKvInt8, head_ref that format's scalar kernel.
+template <typename Kv, typename HeadRef>
+void for_each_item_head(const Kv& kv, const AttentionArgs& a, int64_t begin, int64_t end,
                         HeadRef head_ref) {
-  const int32_t group = a.n_heads / n_kv_heads;
+  const int32_t group = a.n_heads / kv.n_kv_heads;
   std::vector<float> scores;
   for (int64_t item = begin; item < end; ++item) {
-    const auto row = static_cast<int32_t>(item / n_kv_heads);
-    const auto kv_head = static_cast<int32_t>(item % n_kv_heads);
-    for (int32_t r = 0; r < group; ++r) head_ref(row, kv_head * group + r, scores);
+    const auto row = static_cast<int32_t>(item / kv.n_kv_heads);
+    const auto kv_head = static_cast<int32_t>(item % kv.n_kv_heads);
+    for (int32_t r = 0; r < group; ++r) head_ref(kv, a, row, kv_head * group + r, scores);
   }
 }
 
