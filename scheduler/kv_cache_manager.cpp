@@ -93,6 +93,13 @@ bool KvCacheManager::can_append(RequestId id, int num_computed, int num_new) con
   return blocks_to_append(id, num_computed, num_new) <= num_available() + seq(id).reserved;
 }
 
+CopyOnWrite KvCacheManager::copy_to_own_block(SeqKv& s, BlockId& entry) {
+  CopyOnWrite copy{entry, take_block(s)};
+  pool_.unref(entry);
+  entry = copy.dst;
+  return copy;
+}
+
 BlockId KvCacheManager::take_block(SeqKv& s) {
   if (s.reserved > 0) {
     --s.reserved;
@@ -111,12 +118,7 @@ std::optional<CopyOnWrite> KvCacheManager::append_slots(RequestId id, int num_co
   std::optional<CopyOnWrite> copy;
   if (num_new > 0 && num_computed % block_size_ != 0) {
     BlockId& last = s.table.at(num_computed / block_size_);
-    if (pool_.refcount(last) > 1) {
-      BlockId dst = take_block(s);
-      copy = CopyOnWrite{last, dst};
-      pool_.unref(last);
-      last = dst;
-    }
+    if (pool_.refcount(last) > 1) copy = copy_to_own_block(s, last);
   }
   while (static_cast<int>(s.table.size()) < blocks_for_tokens(num_computed + num_new)) {
     s.table.push_back(take_block(s));
@@ -167,12 +169,7 @@ std::optional<CopyOnWrite> KvCacheManager::privatize(RequestId id, int pos) {
     throw SchedulerError("KvCacheManager: no free block to privatize request " +
                          std::to_string(id) + "'s block");
   }
-  BlockId& block = s.table.at(pos / block_size_);
-  BlockId dst = take_block(s);
-  CopyOnWrite copy{block, dst};
-  pool_.unref(block);
-  block = dst;
-  return copy;
+  return copy_to_own_block(s, s.table.at(pos / block_size_));
 }
 
 void KvCacheManager::release_reserved(RequestId id) {

@@ -98,6 +98,9 @@ class KvCacheManager {
   SeqKv& seq(RequestId id);
   const SeqKv& seq(RequestId id) const;
   BlockId take_block(SeqKv& s);
+  // Points s's table entry at a fresh block (from s's reservation first) and
+  // returns the copy the executor must make into it.
+  CopyOnWrite copy_to_own_block(SeqKv& s, BlockId& entry);
 
   int block_size_;
   BlockPool pool_;

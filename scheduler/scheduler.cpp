@@ -137,7 +137,6 @@ std::vector<FinishedRequest> Scheduler::update(const StepPlan& plan,
       remove(r, FinishReason::kLength, finished);
     }
   }
-  release_padding_if_drained();
   return finished;
 }
 
@@ -155,17 +154,18 @@ Request& Scheduler::request(RequestId id) {
 }
 
 // Drops r from its queue and (unless it stays as a padding row) the KV
-// cache; r is invalid afterwards.
+// cache; r is invalid afterwards. The last running request to go takes its
+// batch's padding rows with it.
 void Scheduler::remove(Request& r, FinishReason reason, std::vector<FinishedRequest>& out) {
   if (r.state == RequestState::kRunning) {
-    const bool pad = policy_->keeps_finished_rows() && reason != FinishReason::kCancelled &&
-                     reason != FinishReason::kDeadline;
-    if (pad) {
+    const bool completed = reason == FinishReason::kStop || reason == FinishReason::kLength;
+    if (completed && policy_->keeps_finished_rows()) {
       keep_as_padding(r);
     } else {
       kv_.free(r.id);
     }
     running_.erase(std::find(running_.begin(), running_.end(), r.id));
+    release_padding_if_drained();
   } else {
     waiting_.erase(QueueKey::of(r));
   }

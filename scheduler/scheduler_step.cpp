@@ -58,7 +58,6 @@ void Scheduler::finish_requested_and_expired(TimePoint now, StepPlan& plan) {
   }
   std::sort(due.begin(), due.end());  // deterministic report order
   for (const auto& [id, reason] : due) remove(request(id), reason, plan.finished);
-  release_padding_if_drained();
 }
 
 // Can r be admitted now with a chunk of at least one token?
