@@ -1,5 +1,6 @@
 // SwiGLU, the Llama FFN activation: out = silu(gate) * up, with
-// silu(g) = g / (1 + exp(-g)) (ggml_silu_f32's formula).
+// silu(g) = g / (1 + exp(-g)), in the order of ggml_vec_swiglu_f32 (see
+// ggml_compat.h): exp is ggml's AVX-512 polynomial on 16-element chunks.
 #pragma once
 #include <cstdint>
 
@@ -10,7 +11,7 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 float silu(float x);
 
 namespace ref {
-void swiglu(const float* gate, const float* up, float* out, int64_t n);  // expf
+void swiglu(const float* gate, const float* up, float* out, int64_t n);  // scalar, same bits
 }  // namespace ref
 
 }  // namespace loom::cpu

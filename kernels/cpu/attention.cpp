@@ -1,12 +1,14 @@
 #include "kernels/cpu/attention.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kernels/cpu/attention_validate.h"
 #include "kernels/cpu/f16.h"
-#include "kernels/cpu/softmax.h"
+#include "kernels/cpu/ggml_compat.h"
 
 namespace loom::cpu {
 
@@ -82,27 +84,45 @@ int64_t cache_offset(const PagedKv& kv, const int32_t* table, int64_t pos, int32
          static_cast<int64_t>(kv_head) * kv.head_dim;
 }
 
-// Two-pass attention for one (row, head): the reference the fast path is
-// checked against, and the fallback without AVX2.
+// One (row, head) the way llama.cpp's non-flash CPU attention computes it:
+// the reference the fast path must match bit for bit, and the fallback
+// without AVX2. Q is rounded to fp16 (the KQ matmul's fp16 copy of its
+// right-hand side); scores are fp16 dots in the order ggml_compat picks for
+// this chunk; softmax as ggml_soft_max (scale, max, ggml::expf, per-16 sums
+// in double); the probabilities are rounded to fp16 (the KQV matmul's copy)
+// and summed against V in the same order.
 void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, int32_t head,
                         std::vector<float>& scores) {
   const int32_t hd = kv.head_dim;
   const int32_t kv_head = head / (a.n_heads / kv.n_kv_heads);
   const float* q = a.q + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
   const int64_t n_keys = static_cast<int64_t>(a.pos0) + row + 1;
-  scores.resize(n_keys);
+  const ggml::F16Dot kq_order = ggml::f16_dot_for(a.n_q, hd);
+  const ggml::F16Dot pv_order = ggml::f16_dot_for(a.n_q, 16);  // llama.cpp pads the key count to 256
+  std::vector<float> q16(hd), row_f(hd);
+  for (int32_t i = 0; i < hd; ++i) q16[i] = fp16_to_fp32(fp32_to_fp16(q[i]));
+  scores.assign(static_cast<size_t>((n_keys + 63) / 64 * 64), 0.0f);
+  float max = -INFINITY;
   for (int64_t p = 0; p < n_keys; ++p) {
     const uint16_t* k = kv.k + cache_offset(kv, a.block_table, p, kv_head);
-    float dot = 0.0f;
-    for (int32_t i = 0; i < hd; ++i) dot += q[i] * fp16_to_fp32(k[i]);
-    scores[p] = dot * a.scale;
+    for (int32_t i = 0; i < hd; ++i) row_f[i] = fp16_to_fp32(k[i]);
+    scores[p] = ggml::dot_f16(kq_order, q16.data(), row_f.data(), hd) * a.scale;
+    max = std::max(max, scores[p]);
   }
-  ref::softmax_inplace(scores.data(), n_keys);
+  double sum = 0;
+  for (int64_t c = 0; c < n_keys; c += 16) {
+    float e[16] = {};
+    for (int64_t p = c; p < std::min(c + 16, n_keys); ++p) e[p - c] = scores[p] = ggml::expf(scores[p] - max);
+    sum += ggml::tree16(e);
+  }
+  const auto inv = static_cast<float>(1.0 / sum);
+  for (int64_t p = 0; p < n_keys; ++p) scores[p] = fp16_to_fp32(fp32_to_fp16(scores[p] * inv));
   float* out = a.out + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
-  for (int32_t i = 0; i < hd; ++i) out[i] = 0.0f;
-  for (int64_t p = 0; p < n_keys; ++p) {
-    const uint16_t* v = kv.v + cache_offset(kv, a.block_table, p, kv_head);
-    for (int32_t i = 0; i < hd; ++i) out[i] += scores[p] * fp16_to_fp32(v[i]);
+  std::vector<float> v_col(scores.size(), 0.0f);  // V's column i over the keys (zeros past n_keys)
+  for (int32_t i = 0; i < hd; ++i) {
+    for (int64_t p = 0; p < n_keys; ++p)
+      v_col[p] = fp16_to_fp32(kv.v[cache_offset(kv, a.block_table, p, kv_head) + i]);
+    out[i] = ggml::dot_f16(pv_order, v_col.data(), scores.data(), static_cast<int64_t>(scores.size()));
   }
 }
 

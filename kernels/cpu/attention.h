@@ -1,16 +1,14 @@
 // Causal attention of one sequence's new tokens against its paged fp16 KV
 // cache; covers prefill chunks (n_q > 1) and decode (n_q == 1).
 //
-// Precision: K and V are stored as fp16 and widened to fp32; Q stays fp32;
-// QK dots, the online softmax and the PV accumulation are all fp32.
-// (llama.cpp's CPU flash-attention path instead rounds Q to fp16 for the KQ
-// dot, so expect differences at the ~1e-3 relative level, not bit equality.)
+// Numerics: llama.cpp's non-flash CPU attention, bit for bit (see
+// ggml_compat.h): Q rounded to fp16, fp16 K dots in the order llama.cpp uses
+// for this chunk size, softmax with its exp and per-16 sums in double,
+// probabilities rounded to fp16, P·V in the same order as the dots.
 //
-// The fast path processes one work item = (query row, KV head) at a time,
-// covering that KV head's whole GQA group so each K/V row is read once, with a
-// FlashAttention-style running max/sum per block of the cache (O(head_dim)
-// state). An item's result does not depend on which items share a call, so
-// splitting items over threads gives bit-identical output.
+// One work item = (query row, KV head), covering that KV head's GQA group.
+// An item's result does not depend on which items share a call, so splitting
+// items over threads gives bit-identical output.
 #pragma once
 #include <cstdint>
 
@@ -68,8 +66,8 @@ void kv_write(const PagedKvMut& kv, const float* k, const float* v, int32_t n, i
               const int32_t* block_table, int32_t block_table_len);
 
 namespace ref {
-// Plain two-pass attention per (row, head): fp32 scores, ref::softmax_inplace,
-// fp32 weighted sum. Validates like attention_paged.
+// The same arithmetic in plain scalar code, (row, head) at a time; the fast
+// path must match it bit for bit. Validates like attention_paged.
 void attention_paged(const PagedKv& kv, const AttentionArgs& a);
 }  // namespace ref
 

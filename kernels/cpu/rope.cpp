@@ -19,8 +19,9 @@ void rotate_head(const RopeParams& p, const float* cos_sin, float* head) {
     const int32_t b = neox ? i + half : 2 * i + 1;
     const float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
     const float x0 = head[a], x1 = head[b];
-    head[a] = x0 * c - x1 * s;
-    head[b] = x0 * s + x1 * c;
+    // ggml's rotate_pairs as GCC compiles it: the first product fused.
+    head[a] = std::fma(x0, c, -(x1 * s));
+    head[b] = std::fma(x0, s, x1 * c);
   }
 }
 
@@ -78,8 +79,8 @@ void rope_apply(const RopeParams& p, float* x, int32_t n_tokens, int32_t n_heads
         float& x0 = head[p.mode == RopeMode::kNeox ? i : 2 * i];
         float& x1 = head[p.mode == RopeMode::kNeox ? i + half : 2 * i + 1];
         const float a = x0, b = x1;
-        x0 = a * c - b * s;
-        x1 = a * s + b * c;
+        x0 = std::fma(a, c, -(b * s));
+        x1 = std::fma(a, s, b * c);
         theta *= theta_scale;
       }
     }

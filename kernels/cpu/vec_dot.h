@@ -1,8 +1,13 @@
 // Dot product of one weight row with one activation row, per ISA.
 // The weight row is n elements in its GGUF type; the activation row is the
 // same n elements already in activation_type(weight type) (see quantize.h).
-// Integer products inside a block are exact; only the float accumulation
-// order differs between ISAs, so results agree to float rounding.
+// Every ISA sums in the order of llama.cpp's AVX2 kernels (the one its
+// AVX-512 build runs too): per block of 32, eight exact integer sums of 4
+// consecutive products, each folded into its own float lane by
+// fma(d_w * d_a, sum, lane); the 8 lanes are added as hsum_float_8 does, then
+// (Q4_1) the separately fused sum of m_w * s_a. So the scalar, AVX2 and
+// AVX-512 kernels give the same bits, and the same as llama.cpp (see
+// ggml_compat.h for why that matters).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,21 +22,19 @@ using VecDotFn = float (*)(int64_t n, const void* weights, const void* activatio
 
 // Per activation block, filled once per token and matmul call for the GEMM
 // panels: d = the block's scale; s = Q8_1's d*sum(q) (for Q4_1 weights);
-// corr = c * sum(q), the integer correction for weights stored with an
-// unsigned offset c (8 for Q4_0, 128 for Q8_0).
+// corr[g] = c * sum(q[4g..4g+3]), the integer correction of lane g for weights
+// stored with an unsigned offset c (8 for Q4_0, 128 for Q8_0).
 struct ActBlockInfo {
   float d;
   float s;
-  int32_t corr;
-  int32_t unused;
+  int32_t corr[8];
 };
 
 // A GEMM panel: up to kPanelRows weight rows, one per register lane, times any
 // number of tokens. Each weight block is unpacked once and reused for every
-// token. Per (row, token) output the arithmetic is fixed: for each block in
-// order, the exact integer dot s, then acc = fma(float(s), d_w * d_a, acc)
-// (Q4_1: then acc = fma(m_w, s_a, acc)); so the result does not depend on
-// the row's panel neighbours, the token count or the token's position.
+// token. Per (row, token) output the arithmetic is the fixed order above, so
+// the result does not depend on the row's panel neighbours, the token count
+// or the token's position.
 inline constexpr int kPanelRows = 16;
 struct GemmKernel {
   // info[0 .. n/32) for one activation row (activation_type of the weights).

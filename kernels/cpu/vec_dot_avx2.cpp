@@ -3,6 +3,8 @@
 // |q| <= 128, |y| <= 127), madd with ones widens to 8 int32 lanes.
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/vec_dot_kernels.h"
 
@@ -48,7 +50,7 @@ float dot_q4_1_q8_1(int64_t n, const void* w, const void* a) {
   float sum_min = 0;
   for (int64_t i = 0; i < n / kQK; ++i) {
     acc = scaled(dot_u8s8(unpack_nibbles(x[i].qs), load32(y[i].qs)), h2f(x[i].d) * h2f(y[i].d), acc);
-    sum_min += h2f(x[i].m) * h2f(y[i].s);
+    sum_min = std::fma(h2f(x[i].m), h2f(y[i].s), sum_min);  // ggml's summs, as GCC fuses it
   }
   return hsum(acc) + sum_min;
 }

@@ -25,8 +25,9 @@ namespace {
 // 32 weights per row is unpacked into 8 registers q[g]: lane l holds the 4
 // unsigned bytes of row l that pair with activation bytes 4g..4g+3, so one
 // vpdpbusd with those 4 activation bytes broadcast (a memory operand)
-// advances 16 rows at once. Per (row, token) the float work is one convert
-// and one fma per block, in block order: the same bits for any panel, token
+// advances 16 rows at once. Per (row, token) the float work follows
+// vec_dot.h's order: eight lane accumulators (one per group of 4 bytes), one
+// fma each per block, folded at the end: the same bits for any panel, token
 // count or row count (lanes never mix).
 
 struct PanelBlock {
@@ -77,7 +78,7 @@ inline __m512i gather_head(const PanelRows& rows, size_t block_off) {
 inline __m512 low_half_to_float(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
 
 // Q4_0 / Q4_1: nibbles as they are (0..15); Q4_0's -8 is applied through
-// the activation side's corr = 8 * sum(y).
+// the activation side's corr[g] = 8 * sum(y[4g..4g+3]).
 template <typename Block>
 inline PanelBlock unpack_q4(const PanelRows& rows, int64_t b) {
   PanelBlock pb;
@@ -95,7 +96,7 @@ inline PanelBlock unpack_q4(const PanelRows& rows, int64_t b) {
   return pb;
 }
 
-// Q8_0: signed bytes + 128 (unsigned for vpdpbusd); corr = 128 * sum(y).
+// Q8_0: signed bytes + 128 (unsigned for vpdpbusd); corr[g] = 128 * sum(y[4g..4g+3]).
 inline PanelBlock unpack_q8_0(const PanelRows& rows, int64_t b) {
   PanelBlock pb;
   const size_t off = size_t(b) * sizeof(BlockQ8_0);
@@ -131,25 +132,35 @@ inline __m512i bcast_dword(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
+// Per token: the eight group accumulators of vec_dot.h's order, and Q4_1's
+// separate sum of m_w * s_a.
+struct TokenAcc {
+  __m512 lane[8];
+  __m512 mins;
+};
+
 // acc[t] += this block's contribution for T tokens (the fixed per-output order).
 template <Fmt F, int T>
 inline void accumulate(const PanelBlock& w, const int8_t* const ya[T], const ActBlockInfo* const info[T],
-                       __m512 acc[T]) {
+                       TokenAcc acc[T]) {
   for (int t = 0; t < T; ++t) {
     const int8_t* y = ya[t];
-    // Two independent integer chains (exact: their order does not matter).
-    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.q[0], bcast_dword(y));
-    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.q[1], bcast_dword(y + 4));
-    for (int g = 2; g < 8; g += 2) {
-      s0 = _mm512_dpbusd_epi32(s0, w.q[g], bcast_dword(y + 4 * g));
-      s1 = _mm512_dpbusd_epi32(s1, w.q[g + 1], bcast_dword(y + 4 * g + 4));
-    }
-    __m512i s = _mm512_add_epi32(s0, s1);
-    if constexpr (F != Fmt::Q4_1) s = _mm512_sub_epi32(s, _mm512_set1_epi32(info[t]->corr));
     const __m512 scale = _mm512_mul_ps(w.d, _mm512_set1_ps(info[t]->d));
-    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc[t]);
-    if constexpr (F == Fmt::Q4_1) acc[t] = _mm512_fmadd_ps(w.m, _mm512_set1_ps(info[t]->s), acc[t]);
+    for (int g = 0; g < 8; ++g) {
+      // Exact integer sum of 4 products (the offset correction folded in first).
+      const __m512i start = F == Fmt::Q4_1 ? _mm512_setzero_si512() : _mm512_set1_epi32(-info[t]->corr[g]);
+      const __m512i s = _mm512_dpbusd_epi32(start, w.q[g], bcast_dword(y + 4 * g));
+      acc[t].lane[g] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(s), acc[t].lane[g]);
+    }
+    if constexpr (F == Fmt::Q4_1) acc[t].mins = _mm512_fmadd_ps(w.m, _mm512_set1_ps(info[t]->s), acc[t].mins);
   }
+}
+
+// hsum_float_8 of the lanes, row by row, plus the Q4_1 minimums.
+inline __m512 fold(const TokenAcc& a) {
+  __m512 b[4];
+  for (int i = 0; i < 4; ++i) b[i] = _mm512_add_ps(a.lane[i + 4], a.lane[i]);
+  return _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(b[0], b[2]), _mm512_add_ps(b[1], b[3])), a.mins);
 }
 
 struct PanelArgs {
@@ -166,11 +177,12 @@ struct PanelArgs {
 // Tokens [t0, t0 + T) over all blocks; block b's weights from get(b).
 template <Fmt F, int T, typename GetBlock>
 inline void token_group(const PanelArgs& p, int64_t t0, GetBlock get) {
-  __m512 acc[T];
+  TokenAcc acc[T];
   const int8_t* ya[T];
   const ActBlockInfo* info[T];
   for (int t = 0; t < T; ++t) {
-    acc[t] = _mm512_setzero_ps();
+    for (auto& l : acc[t].lane) l = _mm512_setzero_ps();
+    acc[t].mins = _mm512_setzero_ps();
     ya[t] = reinterpret_cast<const int8_t*>(p.act + (t0 + t) * p.a_stride + kActQsOffset<F>);
     info[t] = p.info + (t0 + t) * p.info_stride;
   }
@@ -178,7 +190,7 @@ inline void token_group(const PanelArgs& p, int64_t t0, GetBlock get) {
     accumulate<F, T>(get(b), ya, info, acc);
     for (int t = 0; t < T; ++t) ya[t] += kActBlockBytes<F>, ++info[t];
   }
-  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(p.out + (t0 + t) * p.ldo, p.store_mask, acc[t]);
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(p.out + (t0 + t) * p.ldo, p.store_mask, fold(acc[t]));
 }
 
 // Grow-only per-thread buffer for an unpacked panel (n/32 PanelBlocks: 30 KB
@@ -199,38 +211,32 @@ void gemm_panel(int64_t n, const void* w, size_t w_stride, int rows, const void*
   auto live = [&](int64_t b) { return unpack<F>(pr, b); };
   if (n_tokens == 1) return token_group<F, 1>(p, 0, live);
   if (n_tokens == 2) return token_group<F, 2>(p, 0, live);
-  // Batches: unpack the whole panel once, then stream groups of 4 tokens.
+  // Batches: unpack the whole panel once, then stream pairs of tokens (two
+  // tokens' 18 accumulators fit the 32 registers).
   PanelBlock* panel = panel_scratch(p.nb);
   for (int64_t b = 0; b < p.nb; ++b) panel[b] = unpack<F>(pr, b);
   auto stored = [&](int64_t b) -> const PanelBlock& { return panel[b]; };
   int64_t t = 0;
-  for (; t + 4 <= n_tokens; t += 4) token_group<F, 4>(p, t, stored);
-  switch (n_tokens - t) {
-    case 3: token_group<F, 3>(p, t, stored); break;
-    case 2: token_group<F, 2>(p, t, stored); break;
-    case 1: token_group<F, 1>(p, t, stored); break;
-    default: break;
-  }
+  for (; t + 2 <= n_tokens; t += 2) token_group<F, 2>(p, t, stored);
+  if (t < n_tokens) token_group<F, 1>(p, t, stored);
 }
 
 // Activation-side block info. Q8_1 (for Q4_1): d and s; Q8_0: d and the
 // integer correction for the weights' unsigned offset.
 void prepare_q8_1(int64_t n, const void* act, ActBlockInfo* info) {
   const auto* y = static_cast<const BlockQ8_1*>(act);
-  for (int64_t b = 0; b < n / kQK; ++b) info[b] = {half_to_float(y[b].d), half_to_float(y[b].s), 0, 0};
-}
-inline int32_t q8_sum(const int8_t* qs) {
-  // sum(y) = sum(y ^ 0x80 as unsigned) - 32 * 128, via one psadbw.
-  const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs)),
-                                     _mm256_set1_epi8(int8_t(0x80)));
-  const __m256i s = _mm256_sad_epu8(u, _mm256_setzero_si256());
-  const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  return int32_t(_mm_cvtsi128_si64(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)))) - 32 * 128;
+  for (int64_t b = 0; b < n / kQK; ++b) info[b] = {half_to_float(y[b].d), half_to_float(y[b].s), {}};
 }
 template <int32_t Offset>
 void prepare_q8_0(int64_t n, const void* act, ActBlockInfo* info) {
   const auto* y = static_cast<const BlockQ8_0*>(act);
-  for (int64_t b = 0; b < n / kQK; ++b) info[b] = {half_to_float(y[b].d), 0.f, Offset * q8_sum(y[b].qs), 0};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    info[b] = {half_to_float(y[b].d), 0.f, {}};
+    for (int g = 0; g < 8; ++g) {
+      const int8_t* q = y[b].qs + 4 * g;
+      info[b].corr[g] = Offset * (q[0] + q[1] + q[2] + q[3]);
+    }
+  }
 }
 
 // One dot = the panel with one row and one token (same bits as in matmul).

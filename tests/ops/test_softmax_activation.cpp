@@ -66,6 +66,26 @@ TEST(SwiGlu, MatchesFloat64Reference) {
     ref::swiglu(g.data(), u.data(), slow.data(), static_cast<int64_t>(n));
     EXPECT_LE(test::worst_error(fast, want, 1e-30, 1e-6), 1.0) << n;
     EXPECT_LE(test::worst_error(slow, want, 1e-30, 1e-6), 1.0) << n;
+    EXPECT_EQ(fast, slow) << n;  // the AVX2 path does the reference's operations lane for lane
+  }
+}
+
+// Gates across the whole range of ggml's exp, its saturation and the
+// vectors that mix fast and slow lanes: the AVX2 path still gives the
+// reference's bits, and silu stays finite with the right limit.
+TEST(SwiGlu, WideRangeGivesTheReferenceBits) {
+  std::vector<float> g;
+  for (float x = -220.0f; x <= 220.0f; x += 0.37f) g.push_back(x);
+  for (float x : {-104.0f, -103.9f, -88.5f, -87.4f, 86.9f, 88.4f, 89.0f, 0.0f, -0.0f}) g.push_back(x);
+  const std::vector<float> u(g.size(), 1.5f);
+  std::vector<float> fast(g.size()), slow(g.size());
+  swiglu(g.data(), u.data(), fast.data(), static_cast<int64_t>(g.size()));
+  ref::swiglu(g.data(), u.data(), slow.data(), static_cast<int64_t>(g.size()));
+  EXPECT_EQ(fast, slow);
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double want = g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * 1.5;
+    ASSERT_TRUE(std::isfinite(fast[i])) << g[i];
+    EXPECT_NEAR(fast[i], want, 1e-6 * (1 + std::fabs(want))) << g[i];
   }
 }
 

@@ -277,7 +277,8 @@ inline std::vector<float> cpu_reference(const HostCache& c, int b, const float* 
 }
 
 // Every element written (no NaN left from the poisoned buffer) and within
-// fp16-output tolerance of both references; the references agree too.
+// fp16 tolerance of the float64 reference; the CPU reference (which rounds
+// Q and the probabilities to fp16, as llama.cpp does) within the same.
 inline void expect_matches(const std::vector<__half>& got, size_t offset,
                            const std::vector<double>& dense, const std::vector<float>& cpu,
                            const std::string& what) {
@@ -285,8 +286,7 @@ inline void expect_matches(const std::vector<__half>& got, size_t offset,
   for (size_t i = 0; i < dense.size(); ++i) {
     const float g = __half2float(got[offset + i]);
     const double tol = 2e-3 + 2e-3 * std::fabs(dense[i]);
-    const bool ok = std::isfinite(g) && std::fabs(g - dense[i]) <= tol &&
-                    std::fabs(cpu[i] - dense[i]) <= 1e-4 + 1e-4 * std::fabs(dense[i]);
+    const bool ok = std::isfinite(g) && std::fabs(g - dense[i]) <= tol && std::fabs(cpu[i] - dense[i]) <= tol;
     if (!ok && reported++ < 5)
       ADD_FAILURE() << what << " element " << i << ": gpu " << g << " cpu ref " << cpu[i]
                     << " float64 " << dense[i];
