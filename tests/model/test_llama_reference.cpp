@@ -1,20 +1,17 @@
 // The CPU forward pass against llama.cpp on the same GGUF file (fixtures from
 // tests/reference/make_model_fixtures.py): teacher-forced logits, perplexity
-// and greedy continuations.
+// and greedy continuations, judged by the strict figures: top-1 agreement at
+// >= 99% of positions, the reference's top-20 logits within 0.1 at >= 99% of
+// positions, perplexity within 1%, and no greedy divergence before token 32
+// unless llama.cpp's top two logits there are within 0.05.
 //
-// How close is close enough is calibrated on llama.cpp itself: the fixture
-// also records how far llama.cpp moves from its own default when only its
-// attention precision changes (flash attention on). For this 4-bit 135M
-// model that noise floor is large (top-1 agreement about 96%, top-20 logit
-// differences of several tenths), because per-block int8 activation
-// quantization amplifies last-bit differences. Loom shows the same against
-// itself: its scalar, AVX2 and AVX-512 paths (each kernel checked against a
-// float64 reference) give text 0 perplexities of 33.02, 32.78 and 33.23 and
-// top-1 agreement with llama.cpp of 95.1%, 95.1% and 96.9% (run with
-// LOOM_ISA=scalar|avx2|avx512). Loom must agree with llama.cpp
-// about as well as llama.cpp agrees with itself, and perplexity must match
-// within 1%. The strict figures (top-1 >= 99%, top-20 within 0.1) are
-// printed for every text.
+// Those figures need llama.cpp's arithmetic order, not just correct math: the
+// int8 activation quantization before every matmul turns last-bit
+// differences into whole quantization steps (two correct orders of the same
+// sums agree on only ~96% of top-1 tokens here, as the fixture's flash-
+// attention variant of llama.cpp itself shows). Loom's fp16-KV path follows
+// ggml's order (kernels/cpu/ggml_compat.h), so its logits equal the
+// fixture's on every ISA (LOOM_ISA=scalar|avx2|avx512).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -83,14 +80,13 @@ TEST(LlamaReference, TeacherForcedLogitsMatchLlamaCpp) {
     const double ppl_ours = std::exp(nll_ours / nll_count), ppl_ref = std::exp(nll_ref / nll_count);
     const double p50 = percentile(diffs, 0.5), p99 = percentile(diffs, 0.99);
     std::printf("text %zu (%zu tokens): top-1 agreement %.2f%% (llama.cpp flash-attn vs default: %.2f%%); "
-                "top-20 |diff| p50 %.3f p99 %.3f (llama.cpp variant: %.3f, %.3f); within 0.1 at %.1f%%; "
+                "top-20 |diff| p50 %.3f p99 %.3f max %.1e (llama.cpp variant: %.3f, %.3f); within 0.1 at %.1f%%; "
                 "perplexity %.4f vs %.4f (%+.2f%%)\n",
-                t, text.tokens.size(), 100 * top1_agree / n, 100 * noise.top1_agreement, p50, p99,
+                t, text.tokens.size(), 100 * top1_agree / n, 100 * noise.top1_agreement, p50, p99, percentile(diffs, 1.0),
                 noise.top20_max_diff_p50, noise.top20_max_diff_p99, 100 * top20_close / n, ppl_ours, ppl_ref,
                 100 * (ppl_ours / ppl_ref - 1));
-    EXPECT_GE(top1_agree / n, std::min(0.99, noise.top1_agreement - 0.03)) << "text " << t;
-    EXPECT_LE(p50, std::max(0.1, 1.5 * noise.top20_max_diff_p50)) << "text " << t;
-    EXPECT_LE(p99, std::max(0.1, 1.5 * noise.top20_max_diff_p99)) << "text " << t;
+    EXPECT_GE(top1_agree / n, 0.99) << "text " << t;
+    EXPECT_GE(top20_close / n, 0.99) << "text " << t;
     EXPECT_NEAR(ppl_ours / ppl_ref, 1.0, 0.01) << "text " << t;
   }
 }
@@ -99,11 +95,7 @@ TEST(LlamaReference, GreedyContinuationsMatchLlamaCpp) {
   LOOM_REQUIRE_MODEL(model);
   const int64_t n_vocab = model->config().n_vocab;
   ASSERT_GE(reference().greedy.size(), 8u);
-  // A near-tie is a top-2 gap smaller than the 0.05 or than the
-  // typical (p50) logit noise llama.cpp shows against itself.
-  double noise = 0;
-  for (const auto& v : reference().variant) noise += v.top20_max_diff_p50 / reference().variant.size();
-  const double tie = std::max(0.05, noise);
+  const double tie = 0.05;  // a top-2 gap this small is a near-tie
   int full_matches = 0;
   for (size_t c = 0; c < reference().greedy.size(); ++c) {
     const auto& ref = reference().greedy[c];
@@ -126,7 +118,7 @@ TEST(LlamaReference, GreedyContinuationsMatchLlamaCpp) {
       const auto [best, second] = ref.top2[matched];
       EXPECT_LE(best - second, tie) << "case " << c << " diverged at token " << matched
                                     << " where llama.cpp's top two logits (" << best << ", " << second
-                                    << ") are further apart than the noise floor " << tie;
+                                    << ") are further apart than " << tie;
     }
   }
   EXPECT_GE(full_matches, 1) << "no greedy continuation matched llama.cpp's all the way";
