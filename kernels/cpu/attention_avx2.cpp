@@ -176,9 +176,12 @@ void attention_items(const PagedKv& kv, const AttentionArgs& a, int64_t begin, i
     const int64_t n_keys = a.pos0 + row + 1;
     sc.scores.resize(static_cast<size_t>((n_keys + 15) / 16 * 16));
     sc.rows.resize(static_cast<size_t>(n_keys));
-    for (int64_t j = 0; j < n_keys; ++j)
-      sc.rows[j] = (static_cast<int64_t>(a.block_table[j / bs]) * bs + j % bs) * stride +
-                   static_cast<int64_t>(kv_head) * hd;
+    for (int64_t start = 0; start < n_keys; start += bs) {  // one division per block
+      const int64_t base = static_cast<int64_t>(a.block_table[start / bs]) * bs * stride +
+                           static_cast<int64_t>(kv_head) * hd;
+      const int64_t stop = std::min<int64_t>(start + bs, n_keys);
+      for (int64_t j = start; j < stop; ++j) sc.rows[j] = base + (j - start) * stride;
+    }
     for (int32_t r = 0; r < group; ++r) {
       const int64_t head_offset =
           (row * a.n_heads + static_cast<int64_t>(kv_head) * group + r) * hd;
