@@ -1,6 +1,5 @@
-// The online-softmax step shared by the fp16 and int8 AVX2 paged attention
-// (attention_avx2.cpp, attention_int8_avx2.cpp). Include only from files
-// built with -mavx2 -mfma.
+// The online-softmax step of the int8 AVX2 paged attention
+// (attention_int8_avx2.cpp). Include only from files built with -mavx2 -mfma.
 #pragma once
 #include <immintrin.h>
 

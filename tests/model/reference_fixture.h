@@ -26,7 +26,8 @@ struct GreedyReference {
 };
 
 // llama.cpp against itself with flash attention on (another valid attention
-// precision), per text: the noise floor for comparing implementations.
+// precision), per text: how far two correct summation orders drift apart on
+// this model (printed beside Loom's agreement).
 struct PrecisionVariant {
   double top1_agreement = 0;
   double top20_max_diff_p50 = 0, top20_max_diff_p90 = 0, top20_max_diff_p99 = 0;

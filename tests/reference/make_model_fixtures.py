@@ -12,7 +12,8 @@ writes tests/fixtures/model/smollm2_reference.json:
     with the top-2 logits at every step (to judge near-ties);
   * the same texts through llama.cpp with flash attention on: how far
     llama.cpp moves from its own default when only attention precision
-    changes. That noise floor calibrates the comparison tests.
+    changes: how far two correct summation orders drift apart on this
+    model (the tests print it beside Loom's own agreement).
 
 Usage (once; CI never runs this):
   dir=$(tests/reference/build_llama_cpp.sh)
@@ -139,7 +140,7 @@ def teacher_forced(llm, text):
 def precision_variant(reference_texts, model):
     """How much llama.cpp disagrees with itself when only its attention
     precision changes (flash attention on: fp16 Q/K/V tiles, fp32 online
-    softmax): the noise floor any other implementation is judged against."""
+    softmax): how far two correct orders of the same sums drift apart."""
     llm = llama_cpp.Llama(model_path=model, n_ctx=2048, n_batch=512, logits_all=True,
                           n_threads=os.cpu_count(), verbose=False, flash_attn=True)
     stats = []
