@@ -118,12 +118,14 @@ void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, 
   const auto inv = static_cast<float>(1.0 / sum);
   for (int64_t p = 0; p < n_keys; ++p) scores[p] = fp16_to_fp32(fp32_to_fp16(scores[p] * inv));
   float* out = a.out + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
-  std::vector<float> v_col(scores.size(), 0.0f);  // V's column i over the keys (zeros past n_keys)
-  for (int32_t i = 0; i < hd; ++i) {
-    for (int64_t p = 0; p < n_keys; ++p)
-      v_col[p] = fp16_to_fp32(kv.v[cache_offset(kv, a.block_table, p, kv_head) + i]);
-    out[i] = ggml::dot_f16(pv_order, v_col.data(), scores.data(), static_cast<int64_t>(scores.size()));
+  // V transposed: column i over the keys, zeros past n_keys.
+  const auto keys = static_cast<int64_t>(scores.size());
+  std::vector<float> v_cols(static_cast<size_t>(hd) * keys, 0.0f);
+  for (int64_t p = 0; p < n_keys; ++p) {
+    const uint16_t* v = kv.v + cache_offset(kv, a.block_table, p, kv_head);
+    for (int32_t i = 0; i < hd; ++i) v_cols[i * keys + p] = fp16_to_fp32(v[i]);
   }
+  for (int32_t i = 0; i < hd; ++i) out[i] = ggml::dot_f16(pv_order, &v_cols[i * keys], scores.data(), keys);
 }
 
 }  // namespace

@@ -59,24 +59,9 @@ float dot_q_k(F16Dot order, const float* q, const uint16_t* k, int32_t d) {
 }
 
 // scores[j] = scale * q·k_j for keys j < n (cache row offsets in rows[]).
-// The tiled order with head_dim 64 (the common case) keeps q in registers.
-void scores_for_head(F16Dot order, const float* q, const uint16_t* k_base, const int64_t* rows,
-                     int64_t n, int32_t d, float scale, float* scores) {
-  if (order == F16Dot::kTiled16 && d == 64) {
-    __m256 qv[8];
-    for (int i = 0; i < 8; ++i) qv[i] = _mm256_loadu_ps(q + 8 * i);
-    for (int64_t j = 0; j < n; ++j) {
-      const uint16_t* k = k_base + rows[j];
-      __m256 lo = _mm256_mul_ps(qv[0], load_f16(k));
-      __m256 hi = _mm256_mul_ps(qv[1], load_f16(k + 8));
-      for (int i = 2; i < 8; i += 2) {
-        lo = _mm256_fmadd_ps(qv[i], load_f16(k + 8 * i), lo);
-        hi = _mm256_fmadd_ps(qv[i + 1], load_f16(k + 8 * i + 8), hi);
-      }
-      scores[j] = tree16(lo, hi) * scale;
-    }
-    return;
-  }
+void scores_for_head(F16Dot order, const float* __restrict q, const uint16_t* k_base,
+                     const int64_t* rows, int64_t n, int32_t d, float scale,
+                     float* __restrict scores) {
   for (int64_t j = 0; j < n; ++j) scores[j] = dot_q_k(order, q, k_base + rows[j], d) * scale;
 }
 
