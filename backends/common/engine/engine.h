@@ -32,7 +32,7 @@ struct EngineConfig {
   int32_t max_batched_tokens = 512;  // tokens per step (<= the executor's max_batch_tokens)
   int32_t max_pending_jobs = 256;    // accepted and unfinished; more get `overloaded`
   int32_t max_preemptions = 2;       // per request, then it is admitted with reserved blocks
-  sched::PolicyKind policy = sched::PolicyKind::kContinuous;
+  std::shared_ptr<const sched::CapacityPolicy> policy;  // null: continuous batching
 };
 
 struct ModelFacts {
