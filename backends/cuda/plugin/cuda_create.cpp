@@ -11,7 +11,7 @@
 #include "backends/cuda/cuda_model.h"
 #include "backends/cuda/plugin/cuda_backend.h"
 #include "backends/cuda/plugin/kv_plan.h"
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
 
 namespace loom::cuda_plugin {
 namespace {
@@ -57,7 +57,7 @@ KvPlan plan(const plugin::PluginConfig& config, const cuda_backend::CudaProbe& p
   in.bytes = config.kv_cache_bytes;
   in.emulated = p.emulated;
   in.device_memory = p.total_memory;
-  in.mem_available = cpu_plugin::mem_available_bytes();
+  in.mem_available = mem_available_bytes();
   in.weight_bytes = static_cast<int64_t>(std::filesystem::file_size(config.model));
   in.bytes_per_block = cuda_backend::CudaForward::kv_bytes_per_block(geometry, config.block_size, int8);
   in.block_size = config.block_size;

@@ -10,9 +10,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
-namespace loom::cpu_plugin {
+namespace loom {
+
+// A budget that cannot work (the C ABI reports it as resource_exhausted).
+struct KvBudgetError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 struct KvBudgetInput {
   std::optional<double> fraction;
@@ -38,4 +44,4 @@ KvBudget plan_kv_cache(const KvBudgetInput& in);
 // MemAvailable from /proc/meminfo in bytes (0 when unreadable).
 int64_t mem_available_bytes(const char* meminfo_path = "/proc/meminfo");
 
-}  // namespace loom::cpu_plugin
+}  // namespace loom

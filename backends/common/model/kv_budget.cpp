@@ -1,17 +1,17 @@
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
 
 #include <algorithm>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
-#include "backends/common/plugin/errors.h"
+#include <stdexcept>
 
-namespace loom::cpu_plugin {
+namespace loom {
 namespace {
 
 [[noreturn]] void exhausted(const std::string& message) {
-  throw plugin::PluginError(LOOM_ERR_RESOURCE_EXHAUSTED, message);
+  throw KvBudgetError(message);
 }
 
 std::string fmt(double x) {
@@ -24,7 +24,7 @@ std::string fmt(double x) {
 
 KvBudget plan_kv_cache(const KvBudgetInput& in) {
   if (in.bytes_per_block == 0 || in.block_size <= 0 || in.max_context <= 0 || in.max_num_seqs <= 0)
-    throw plugin::PluginError(LOOM_ERR_INTERNAL, "plan_kv_cache: empty model geometry");
+    throw std::logic_error("plan_kv_cache: empty model geometry");
   KvBudget out;
   const int64_t free = std::max<int64_t>(0, in.mem_available - in.weight_bytes);
   if (in.bytes && *in.bytes > in.mem_available)
@@ -69,4 +69,4 @@ int64_t mem_available_bytes(const char* meminfo_path) {
   return 0;
 }
 
-}  // namespace loom::cpu_plugin
+}  // namespace loom
