@@ -10,7 +10,7 @@
 // hands; then one I/O thread serves ADD / ABORT / UTILITY and streams
 // EngineCoreOutputs. drain() finishes the jobs in flight and sends
 // ENGINE_CORE_DEAD, so the frontend fails fast instead of hanging; so does
-// an engine whose health() stays bad.
+// an engine whose health() stays bad past unhealthy_grace.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -31,7 +31,10 @@ struct VllmDoorOptions {
   int64_t max_num_seqs = 256;
   int64_t max_num_batched_tokens = 8192;
   std::chrono::milliseconds stats_interval{100};   // scheduler stats, when they changed
-  std::chrono::milliseconds health_interval{1000}; // two bad health() in a row: ENGINE_CORE_DEAD
+  std::chrono::milliseconds health_interval{1000};
+  // health() bad for this long: ENGINE_CORE_DEAD. Long, because a slow first
+  // step (a long prefill, the SIMT emulator) also reads as "no progress".
+  std::chrono::milliseconds unhealthy_grace{std::chrono::seconds(60)};
 };
 
 struct VllmDoorCounters {

@@ -92,7 +92,7 @@ class VllmDoor::Impl {
   DoorClock::time_point drain_deadline_;
   bool exited_ = false;
   DoorClock::time_point next_stats_, next_health_;
-  int bad_health_ = 0;
+  std::optional<DoorClock::time_point> unhealthy_since_;
   vllm_door::SchedulerStatsOut last_stats_;
   int64_t last_queries_ = 0, last_hits_ = 0, adds_since_stats_ = 0;
   bool stats_sent_ = false;

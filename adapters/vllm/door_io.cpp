@@ -280,8 +280,11 @@ void VllmDoor::Impl::send_stats(bool force) {
   out.waiting = s.waiting + s.preempted;
   out.kv_cache_usage = s.kv_blocks_total > 0 ? static_cast<double>(s.kv_blocks_used) / s.kv_blocks_total : 0.0;
   out.prefix_requests = adds_since_stats_;
-  out.prefix_queries = s.prefix_query_tokens - last_queries_;
-  out.prefix_hits = s.prefix_hit_tokens - last_hits_;
+  // The frontend turns these into Prometheus counters, which refuse a
+  // negative step; totals that went back (a new engine) count from zero.
+  out.prefix_queries = s.prefix_query_tokens >= last_queries_ ? s.prefix_query_tokens - last_queries_ : s.prefix_query_tokens;
+  out.prefix_hits = s.prefix_hit_tokens >= last_hits_ ? s.prefix_hit_tokens - last_hits_ : s.prefix_hit_tokens;
+  out.prefix_hits = std::min(out.prefix_hits, out.prefix_queries);
   const bool changed = !stats_sent_ || out.running != last_stats_.running || out.waiting != last_stats_.waiting ||
                        out.kv_cache_usage != last_stats_.kv_cache_usage || out.prefix_queries != 0 ||
                        out.prefix_requests != 0;
@@ -302,8 +305,10 @@ void VllmDoor::Impl::on_timer(DoorClock::time_point now) {
   if (now >= next_health_) {
     next_health_ = now + options_.health_interval;
     const EngineHealth h = engine_.health();
-    bad_health_ = h.ok ? 0 : bad_health_ + 1;
-    if (bad_health_ >= 2) send_dead("the engine is unhealthy: " + h.detail);
+    if (h.ok) unhealthy_since_.reset();
+    else if (!unhealthy_since_) unhealthy_since_ = now;
+    if (unhealthy_since_ && now - *unhealthy_since_ >= options_.unhealthy_grace)
+      send_dead("the engine is unhealthy: " + h.detail);
   }
   if (draining_ && !exited_) {
     if (!jobs_.empty() && now >= drain_deadline_) {

@@ -37,6 +37,8 @@ class DoorProtocol : public ::testing::Test {
       o.handshake_address = sim_.handshake_address();
       o.handshake_timeout = std::chrono::seconds(10);
       o.stats_interval = std::chrono::milliseconds(20);
+      o.health_interval = std::chrono::milliseconds(50);
+      o.unhealthy_grace = std::chrono::milliseconds(300);
       return std::make_unique<VllmDoor>(engine_, o);
     });
     auto hello = sim_.recv_router(sim_.handshake_);
@@ -434,6 +436,33 @@ TEST_F(DoorProtocol, SchedulerStatsCarryLoomsCounts) {
   ADD_FAILURE() << "no scheduler stats";
 }
 
+TEST_F(DoorProtocol, PrefixCountersNeverStepBackwardsWhenTheEngineTotalsRestart) {
+  EngineStats s;
+  s.prefix_query_tokens = 1000;
+  s.prefix_hit_tokens = 500;
+  engine_.set_stats(s);
+  connect();
+  std::vector<std::pair<int64_t, int64_t>> steps;  // (queries, hits) of each stats batch
+  bool restarted = false;
+  for (int i = 0; i < 200 && steps.size() < 2; ++i) {
+    auto raw = sim_.recv_output();
+    ASSERT_TRUE(raw);
+    const V b = test::unpack(*raw);
+    if (b.a[2].is_nil()) continue;
+    const V& p = b.a[2].at("prefix_cache_stats");
+    steps.emplace_back(p.at("queries").i, p.at("hits").i);
+    if (!restarted) {  // a swapped-in backend counts from zero again
+      s.prefix_query_tokens = 30;
+      s.prefix_hit_tokens = 10;
+      engine_.set_stats(s);
+      restarted = true;
+    }
+  }
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0], std::make_pair(int64_t{1000}, int64_t{500}));
+  EXPECT_EQ(steps[1], std::make_pair(int64_t{30}, int64_t{10}));
+}
+
 TEST_F(DoorProtocol, DrainFinishesJobsThenSendsEngineCoreDead) {
   connect();
   const std::string id = submit_recorded("greedy");
@@ -455,6 +484,15 @@ TEST_F(DoorProtocol, DrainFinishesJobsThenSendsEngineCoreDead) {
   }
   EXPECT_TRUE(finished) << "the job in flight finished before the engine went away";
   EXPECT_TRUE(dead);
+}
+
+TEST_F(DoorProtocol, ASlowStepShorterThanTheGraceIsNotDeath) {
+  connect();
+  engine_.healthy_ = false;  // one long step (a prefill on the emulator) reads as no progress
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  engine_.healthy_ = true;
+  while (auto raw = sim_.recv_output(std::chrono::milliseconds(600))) EXPECT_NE(*raw, "ENGINE_CORE_DEAD");
+  EXPECT_FALSE(door_->dead());
 }
 
 TEST_F(DoorProtocol, AnUnhealthyEngineSendsEngineCoreDead) {
