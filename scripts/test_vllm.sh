@@ -29,52 +29,75 @@ cleanup() {
 }
 trap cleanup EXIT
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-http_port=$(free_port)
-rpc_port=$(free_port)
-endpoint=ipc://$work/loom.sock
 
-VLLM_TARGET_DEVICE=cpu HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-  "$py" -m vllm.entrypoints.cli.main serve "$model_dir" --host 127.0.0.1 --port "$http_port" \
-  --served-model-name smollm2 --max-model-len 2048 \
-  --data-parallel-address 127.0.0.1 --data-parallel-rpc-port "$rpc_port" \
-  --data-parallel-size 1 --data-parallel-size-local 0 >"$work/vllm.log" 2>&1 &
-pids+=($!)
-"$build/adapters/host/loom" serve --backend "$build/lib/libloom_cpu.so" --model "$model" \
-  --config-json '{"max_context": 2048}' --endpoint "$endpoint" \
-  --vllm-engine "tcp://127.0.0.1:$rpc_port" >"$work/loom.log" 2>&1 &
-loom_pid=$!
-pids+=($loom_pid)
-
-ready=0
-for _ in $(seq 1 240); do
-  if curl -sf "http://127.0.0.1:$http_port/health" >/dev/null 2>&1; then ready=1; break; fi
-  sleep 0.5
-done
-if [[ $ready != 1 ]]; then
+# start_pair NAME MAX_MODEL_LEN LOOM_ARGS...: a vllm serve frontend waiting for
+# one external engine, and loom serve as that engine; sets http_port,
+# vllm_pid, loom_pid; logs in $work/NAME-{vllm,loom}.log.
+start_pair() {
+  local name=$1 max_len=$2; shift 2
+  http_port=$(free_port)
+  local rpc_port; rpc_port=$(free_port)
+  VLLM_TARGET_DEVICE=cpu HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+    "$py" -m vllm.entrypoints.cli.main serve "$model_dir" --host 127.0.0.1 --port "$http_port" \
+    --served-model-name smollm2 --max-model-len "$max_len" \
+    --data-parallel-address 127.0.0.1 --data-parallel-rpc-port "$rpc_port" \
+    --data-parallel-size 1 --data-parallel-size-local 0 >"$work/$name-vllm.log" 2>&1 &
+  vllm_pid=$!
+  pids+=($vllm_pid)
+  "$build/adapters/host/loom" serve --model "$model" --vllm-engine "tcp://127.0.0.1:$rpc_port" "$@" \
+    >"$work/$name-loom.log" 2>&1 &
+  loom_pid=$!
+  pids+=($loom_pid)
+  for _ in $(seq 1 240); do
+    if curl -sf "http://127.0.0.1:$http_port/health" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
   echo "vllm serve did not become ready; logs:" >&2
-  tail -30 "$work/vllm.log" "$work/loom.log" >&2
-  exit 1
-fi
+  tail -n 30 "$work/$name-vllm.log" "$work/$name-loom.log" >&2
+  return 1
+}
 
 status=0
+endpoint=ipc://$work/loom.sock
+start_pair main 2048 --backend "$build/lib/libloom_cpu.so" --config-json '{"max_context": 2048}' \
+  --endpoint "$endpoint"
 LOOM_VLLM_URL="http://127.0.0.1:$http_port" LOOM_VLLM_MODEL=smollm2 LOOM_ENDPOINT="$endpoint" \
   "$py" "$root/tests/vllm/e2e_vllm.py" || status=$?
 
 # SIGTERM: Loom drains and sends ENGINE_CORE_DEAD; the frontend then fails fast.
 kill -TERM "$loom_pid"
 wait "$loom_pid" || true
-if ! grep -q "ENGINE_CORE_DEAD" "$work/loom.log"; then
+if ! grep -q "ENGINE_CORE_DEAD" "$work/main-loom.log"; then
   echo "FAIL: loom serve did not send ENGINE_CORE_DEAD on SIGTERM" >&2
   status=1
 fi
+# An error status, or the frontend already gone (it exits on a dead engine):
+# either way at once, never a hang (curl exit 28 is its timeout).
+curl_rc=0
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 30 "http://127.0.0.1:$http_port/v1/completions" \
-  -H 'Content-Type: application/json' -d '{"model": "smollm2", "prompt": "Hi", "max_tokens": 4}' || true)
-if [[ $code == 200 ]]; then
-  echo "FAIL: the frontend still answered 200 after the engine died" >&2
+  -H 'Content-Type: application/json' -d '{"model": "smollm2", "prompt": "Hi", "max_tokens": 4}') || curl_rc=$?
+if [[ $code == 200 || $curl_rc == 28 ]]; then
+  echo "FAIL: after ENGINE_CORE_DEAD the frontend answered $code (curl exit $curl_rc)" >&2
   status=1
 else
-  echo "after ENGINE_CORE_DEAD the frontend answers $code at once (no hang)"
+  echo "after ENGINE_CORE_DEAD the frontend fails fast (HTTP $code, curl exit $curl_rc)"
 fi
-if [[ $status != 0 ]]; then tail -40 "$work/loom.log" "$work/vllm.log" >&2; fi
+if [[ $status != 0 ]]; then tail -n 40 "$work/main-loom.log" "$work/main-vllm.log" >&2; fi
+kill -TERM "$vllm_pid" 2>/dev/null || true
+
+# The backend swap behind the live frontend: CPU -> CUDA on the SIMT emulator.
+emu=${LOOM_CUDA_EMU_SO:-$build/lib/libloom_cuda_emu.so}
+if [[ -f $emu ]]; then
+  start_pair swap 256 --backend "$build/lib/libloom_cpu.so" --config-json '{"max_context": 256, "threads": 2}' \
+    --backend-next "$emu" \
+    --config-json-next '{"max_context": 256, "max_num_seqs": 2, "max_batch_tokens": 64, "graph_batch_sizes": [1]}'
+  LOOM_VLLM_URL="http://127.0.0.1:$http_port" LOOM_VLLM_MODEL=smollm2 LOOM_PID=$loom_pid \
+    LOOM_LOG="$work/swap-loom.log" VLLM_PID=$vllm_pid "$py" "$root/tests/vllm/e2e_vllm_swap.py" || {
+    status=1
+    tail -n 40 "$work/swap-loom.log" "$work/swap-vllm.log" >&2
+  }
+else
+  echo "SKIP: backend swap (no $emu: build with -DLOOM_SIMT=ON, or set LOOM_CUDA_EMU_SO)"
+fi
 echo "scripts/test_vllm.sh: $([[ $status == 0 ]] && echo PASS || echo FAIL) in $(( $(date +%s) - start )) s"
 exit $status
