@@ -4,7 +4,9 @@
 # `loom serve --vllm-engine` with the CPU backend as its engine, then the
 # `openai` package against the frontend (tests/vllm/e2e_vllm.py). Loom's own
 # ZeroMQ door runs on the same engine as the reference for greedy text.
-# Usage: scripts/test_vllm.sh      (LOOM_BUILD_DIR: an existing release build)
+# Usage: scripts/test_vllm.sh      (LOOM_BUILD_DIR: an existing release build;
+#   LOOM_CUDA_EMU_SO: the emulated CUDA backend for the swap, else build/lib's;
+#   LOOM_VLLM_BENCH=1: also print adapters/vllm/bench_frontend.py's table)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
@@ -63,6 +65,10 @@ start_pair main 2048 --backend "$build/lib/libloom_cpu.so" --config-json '{"max_
   --endpoint "$endpoint"
 LOOM_VLLM_URL="http://127.0.0.1:$http_port" LOOM_VLLM_MODEL=smollm2 LOOM_ENDPOINT="$endpoint" \
   "$py" "$root/tests/vllm/e2e_vllm.py" || status=$?
+if [[ ${LOOM_VLLM_BENCH:-0} == 1 ]]; then  # the frontend's cost, not a test: never with a build running
+  LOOM_VLLM_URL="http://127.0.0.1:$http_port" LOOM_VLLM_MODEL=smollm2 LOOM_ENDPOINT="$endpoint" \
+    "$py" "$root/adapters/vllm/bench_frontend.py"
+fi
 
 # SIGTERM: Loom drains and sends ENGINE_CORE_DEAD; the frontend then fails fast.
 kill -TERM "$loom_pid"
