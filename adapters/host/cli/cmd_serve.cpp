@@ -15,8 +15,7 @@
 
 #include "adapters/host/cli/backend_options.h"
 #include "adapters/host/cli/commands.h"
-#include "adapters/host/cli/swappable_engine.h"
-#include "adapters/vllm/door.h"
+#include "adapters/host/cli/serve_doors.h"
 #include "adapters/zmq/endpoint.h"
 
 namespace loom::cli {
@@ -69,66 +68,23 @@ void drain_all(ZmqEndpoint* endpoint, VllmDoor* vllm, SwappableEngine& engine, s
   vllm_drain.join();
 }
 
-std::unique_ptr<VllmDoor> open_vllm_door(const ServeArgs& args, EngineApi& engine) {
-  if (args.vllm_engine.empty()) return nullptr;
-  VllmDoorOptions options;
-  options.handshake_address = args.vllm_engine;
-  const auto config = nlohmann::json::parse(backend_config(args.backend));
-  options.max_num_seqs = config.value("max_num_seqs", 32);
-  options.block_size = config.value("block_size", 16);
-  try {
-    return std::make_unique<VllmDoor>(engine, options);
-  } catch (const VllmDoorError& e) {
-    throw std::runtime_error(std::string("--vllm-engine: ") + e.what());
-  }
-}
-
-// SIGHUP: drain the running backend, unload it, load the other one, resume;
-// the doors and their connections stay up, jobs that arrive meanwhile wait.
-void swap_backends(ServeArgs& args, SwappableEngine& engine) {
-  if (args.backend_next.empty()) {
-    std::fprintf(stderr, "loom serve: SIGHUP ignored (no --backend-next)\n");
-    return;
-  }
-  BackendOptions next = args.backend;
-  next.backend = args.backend_next;
-  if (!args.config_json_next.empty()) next.config_json = args.config_json_next;
-  const BackendOptions current = args.backend;
-  std::fprintf(stderr, "loom serve: SIGHUP: swapping to %s\n", next.backend.c_str());
-  const auto t0 = std::chrono::steady_clock::now();
-  size_t waited = 0;
-  try {
-    waited = engine.swap([&] { return open_engine(next, "loom serve"); }, [&] { return open_engine(current, "loom serve"); },
-                std::chrono::milliseconds(args.drain_timeout_ms));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "loom serve: swap failed, back on %s: %s\n", current.backend.c_str(), e.what());
-    return;
-  }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  std::fprintf(stderr, "loom serve: swapped to %s in %lld ms (%zu jobs waited)\n", next.backend.c_str(),
-               static_cast<long long>(ms.count()), waited);
-  args.backend_next = current.backend;  // the next SIGHUP swaps back
-  args.config_json_next = current.config_json;
-  args.backend = next;
-}
-
 // Waits for SIGTERM/SIGINT, swapping on SIGHUP; returns 0 early when the vLLM
 // door declared the engine dead (it already sent ENGINE_CORE_DEAD).
-int wait_for_stop(const sigset_t& stop, const VllmDoor* vllm, ServeArgs& args, SwappableEngine& engine) {
+int wait_for_stop(const sigset_t& stop, const VllmDoor* vllm, SwapPlan& plan, SwappableEngine& engine) {
   const timespec tick{1, 0};
   for (;;) {
     const int sig = sigtimedwait(&stop, nullptr, &tick);
-    if (sig == SIGHUP) swap_backends(args, engine);
+    if (sig == SIGHUP) swap_backends(plan, engine);
     else if (sig > 0) return sig;
     if (vllm && vllm->dead()) return 0;
   }
 }
 
-void run_serve(ServeArgs args) {
+void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
-  auto engine = std::make_unique<SwappableEngine>(open_engine(args.backend, "loom serve"));
   if (args.endpoint.empty() && args.proxy.empty() && args.vllm_engine.empty())
     throw std::invalid_argument("serve needs --endpoint (bind), --proxy (worker mode) or --vllm-engine");
+  auto engine = std::make_unique<SwappableEngine>(open_engine(args.backend, "loom serve"));
   std::unique_ptr<ZmqEndpoint> endpoint;
   if (!args.endpoint.empty() || !args.proxy.empty()) {
     try {
@@ -138,8 +94,9 @@ void run_serve(ServeArgs args) {
     }
     std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
   }
-  auto vllm = open_vllm_door(args, *engine);
-  const int sig = wait_for_stop(stop, vllm.get(), args, *engine);
+  auto vllm = open_vllm_door(args.vllm_engine, args.backend, *engine);
+  SwapPlan plan{args.backend, args.backend_next, args.config_json_next, args.drain_timeout_ms};
+  const int sig = wait_for_stop(stop, vllm.get(), plan, *engine);
   if (sig == 0) {
     std::fprintf(stderr, "loom serve: the vLLM door declared the engine dead; stopping\n");
     drain_all(endpoint.get(), nullptr, *engine, std::chrono::milliseconds(0));
