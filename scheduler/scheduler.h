@@ -21,7 +21,7 @@
 namespace loom::sched {
 
 struct SchedulerConfig {
-  int num_blocks = 0;             // from the backend's memory budget (blocks_for_budget)
+  int num_blocks = 0;             // from the backend's KV budget (backends/common/model/kv_budget.h)
   int block_size = 16;            // tokens per KV block
   int max_num_seqs = 64;          // sequences per step
   int max_batched_tokens = 2048;  // tokens per step (>= max_num_seqs)
