@@ -91,6 +91,24 @@ fi
 if [[ $status != 0 ]]; then tail -n 40 "$work/main-loom.log" "$work/main-vllm.log" >&2; fi
 kill -TERM "$vllm_pid" 2>/dev/null || true
 
+# A fatal backend error (the test hook debug_fail_step) also reaches the
+# frontend as ENGINE_CORE_DEAD: the request fails at once, loom serve exits.
+start_pair fatal 1024 --backend "$build/lib/libloom_cpu.so" \
+  --config-json '{"max_context": 1024, "threads": 2, "debug_fail_step": 3}'
+curl_rc=0
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 60 "http://127.0.0.1:$http_port/v1/completions" \
+  -H 'Content-Type: application/json' -d '{"model": "smollm2", "prompt": "Hi", "max_tokens": 16}') || curl_rc=$?
+loom_rc=0
+wait "$loom_pid" || loom_rc=$?
+if [[ $code == 200 || $curl_rc == 28 || $loom_rc == 0 ]] || ! grep -q "ENGINE_CORE_DEAD" "$work/fatal-loom.log"; then
+  echo "FAIL: fatal backend error: HTTP $code (curl exit $curl_rc), loom exit $loom_rc" >&2
+  tail -n 20 "$work/fatal-loom.log" >&2
+  status=1
+else
+  echo "a fatal backend error: HTTP $code at once, ENGINE_CORE_DEAD sent, loom serve exit $loom_rc"
+fi
+kill -TERM "$vllm_pid" 2>/dev/null || true
+
 # The backend swap behind the live frontend: CPU -> CUDA on the SIMT emulator.
 emu=${LOOM_CUDA_EMU_SO:-$build/lib/libloom_cuda_emu.so}
 if [[ -f $emu ]]; then
