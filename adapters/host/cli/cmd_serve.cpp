@@ -6,6 +6,8 @@
 // the backend's C ABI (PluginEngine), so each door works with every backend.
 //   loom serve --backend build/lib/libloom_cpu.so --model M --endpoint ipc:///tmp/loom.sock
 //              [--proxy tcp://...] [--config-json '{"threads": 4}'] [--drain-timeout-ms 30000]
+//              [--vllm-engine tcp://127.0.0.1:29550]   (engine of a vLLM 0.33.0 frontend)
+//              [--backend-next SO [--config-json-next JSON]]  (SIGHUP: swap backends, doors stay up)
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 
 #include "adapters/host/cli/backend_options.h"
 #include "adapters/host/cli/commands.h"
+#include "adapters/host/cli/serve_doors.h"
 #include "adapters/zmq/endpoint.h"
 
 namespace loom::cli {
@@ -26,6 +29,8 @@ namespace {
 struct ServeArgs {
   BackendOptions backend;
   std::string endpoint, proxy;
+  std::string vllm_engine;  // a vLLM frontend's handshake address
+  std::string backend_next, config_json_next;  // SIGHUP swaps to these (and back)
   int64_t drain_timeout_ms = 30000;
 };
 
@@ -36,13 +41,14 @@ sigset_t block_stop_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
 
 EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engine) {
-  if (args.endpoint.empty() == args.proxy.empty())
-    throw std::invalid_argument("serve needs exactly one of --endpoint (bind) or --proxy (worker mode)");
+  if (!args.endpoint.empty() && !args.proxy.empty())
+    throw std::invalid_argument("serve takes one of --endpoint (bind) or --proxy (worker mode), not both");
   EndpointOptions options;
   options.address = args.endpoint;
   options.proxy_address = args.proxy;
@@ -55,10 +61,28 @@ EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engi
 // Stops both: the endpoint stops accepting while the engine finishes what is
 // in flight; past the timeout the engine cancels the rest and the endpoint
 // forwards those terminal events before closing its socket.
-void drain_all(ZmqEndpoint& endpoint, PluginEngine& engine, std::chrono::milliseconds timeout) {
-  std::thread endpoint_drain([&] { endpoint.drain(timeout); });
+void drain_all(ZmqEndpoint* endpoint, VllmDoor* vllm, SwappableEngine& engine, std::chrono::milliseconds timeout) {
+  std::thread endpoint_drain([&] {
+    if (endpoint) endpoint->drain(timeout);
+  });
+  std::thread vllm_drain([&] {
+    if (vllm) vllm->drain(timeout);  // then ENGINE_CORE_DEAD
+  });
   engine.drain(timeout);
   endpoint_drain.join();
+  vllm_drain.join();
+}
+
+// Waits for SIGTERM/SIGINT, swapping on SIGHUP; returns 0 early when the vLLM
+// door declared the engine dead (it already sent ENGINE_CORE_DEAD).
+int wait_for_stop(const sigset_t& stop, const VllmDoor* vllm, SwapPlan& plan, SwappableEngine& engine) {
+  const timespec tick{1, 0};
+  for (;;) {
+    const int sig = sigtimedwait(&stop, nullptr, &tick);
+    if (sig == SIGHUP) swap_backends(plan, engine);
+    else if (sig > 0) return sig;
+    if (vllm && vllm->dead()) return 0;
+  }
 }
 
 // Polls the engine's health; on a fatal failure records the cause and wakes
@@ -93,26 +117,36 @@ class FailureWatch {
 
 void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
-  auto engine = open_engine(args.backend, "loom serve");
+  if (args.endpoint.empty() && args.proxy.empty() && args.vllm_engine.empty())
+    throw std::invalid_argument("serve needs --endpoint (bind), --proxy (worker mode) or --vllm-engine");
+  auto engine = std::make_unique<SwappableEngine>(open_engine(args.backend, "loom serve"));
   std::unique_ptr<ZmqEndpoint> endpoint;
-  try {
-    endpoint = std::make_unique<ZmqEndpoint>(*engine, endpoint_options(args, *engine));
-  } catch (const ZmqEndpointError& e) {
-    throw std::runtime_error("cannot serve '" + (args.proxy.empty() ? args.endpoint : args.proxy) + "': " + e.what());
+  if (!args.endpoint.empty() || !args.proxy.empty()) {
+    try {
+      endpoint = std::make_unique<ZmqEndpoint>(*engine, endpoint_options(args, engine->current()));
+    } catch (const ZmqEndpointError& e) {
+      throw std::runtime_error("cannot serve '" + (args.proxy.empty() ? args.endpoint : args.proxy) + "': " + e.what());
+    }
+    std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
   }
-  std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
+  auto vllm = open_vllm_door(args.vllm_engine, args.backend, *engine);
+  SwapPlan plan{args.backend, args.backend_next, args.config_json_next, args.drain_timeout_ms};
   FailureWatch watch(*engine);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  const int sig = wait_for_stop(stop, vllm.get(), plan, *engine);
+  if (sig == 0) {
+    std::fprintf(stderr, "loom serve: the vLLM door declared the engine dead; stopping\n");
+    drain_all(endpoint.get(), nullptr, *engine, std::chrono::milliseconds(0));
+    throw std::runtime_error("the engine stopped making progress");
+  }
   if (watch.failed()) {
     std::fprintf(stderr, "loom serve: the backend %s; flushing the terminal messages and exiting\n",
                  watch.cause().c_str());
-    drain_all(*endpoint, *engine, std::chrono::milliseconds(1000));
+    drain_all(endpoint.get(), vllm.get(), *engine, std::chrono::milliseconds(1000));  // vLLM: ENGINE_CORE_DEAD
     throw std::runtime_error("backend " + watch.cause());
   }
   std::fprintf(stderr, "loom serve: %s: draining (up to %lld ms)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                static_cast<long long>(args.drain_timeout_ms));
-  drain_all(*endpoint, *engine, std::chrono::milliseconds(args.drain_timeout_ms));
+  drain_all(endpoint.get(), vllm.get(), *engine, std::chrono::milliseconds(args.drain_timeout_ms));
   std::fprintf(stderr, "loom serve: drained, %lld jobs finished\n", static_cast<long long>(engine->stats().jobs_finished));
 }
 
@@ -124,6 +158,12 @@ void add_serve_command(CLI::App& app) {
   add_backend_options(*cmd, args->backend);
   cmd->add_option("--endpoint", args->endpoint, "ZeroMQ address to bind, e.g. ipc:///tmp/loom.sock");
   cmd->add_option("--proxy", args->proxy, "worker mode: connect to this loom proxy instead of binding");
+  cmd->add_option("--vllm-engine", args->vllm_engine,
+                  "be data-parallel engine 0 of a `vllm serve` frontend started with --data-parallel-size-local 0; "
+                  "its handshake address, e.g. tcp://127.0.0.1:29550 (supports vLLM 0.33.0 only)");
+  cmd->add_option("--backend-next", args->backend_next,
+                  "on SIGHUP, drain the backend, unload it and load this one (the doors stay up; SIGHUP again swaps back)");
+  cmd->add_option("--config-json-next", args->config_json_next, "the --config-json of --backend-next (default: the same)");
   cmd->add_option("--drain-timeout-ms", args->drain_timeout_ms, "how long jobs in flight may finish on stop")
       ->capture_default_str();
   cmd->callback([args] { run_serve(*args); });
