@@ -65,9 +65,15 @@ class PluginCollector {
       job.terminals += ev.kind != LOOM_EVENT_DELTA;
       terminals_ += ev.kind != LOOM_EVENT_DELTA;
       job.events.push_back(std::move(e));
+      // Notify with the lock held: a waiter that sees its terminal may
+      // destroy this collector (and its condition variable) as soon as it
+      // can take the lock, so nothing of this object may be touched after
+      // the unlock of a terminal event. (Notifying after the unlock raced
+      // with that destruction: ThreadSanitizer reported it, and it could
+      // wedge the output thread and so the backend's destroy.)
+      cv_.notify_all();
     }
     if (ev.kind == LOOM_EVENT_DELTA && on_delta) on_delta(id);
-    cv_.notify_all();
   }
 
   std::mutex mu_;
