@@ -58,8 +58,8 @@ std::string health(HttpServer::Core& core, bool keep_alive) {
     h.ok = false;
     h.detail = e.what();
   }
-  if (!h.ok) return json_reply(503, json{{"status", "unhealthy"}, {"detail", h.detail}}.dump(), keep_alive);
-  return json_reply(200, R"({"status":"ok"})", keep_alive);
+  if (!h.ok) return json_reply(503, json{{"status", "unhealthy"}, {"detail", h.detail}}.dump(-1, ' ', false, json::error_handler_t::replace), keep_alive);
+  return json_reply(200, json{{"status", "ok"}, {"detail", h.detail}}.dump(-1, ' ', false, json::error_handler_t::replace), keep_alive);
 }
 
 std::string metrics(HttpServer::Core& core, bool keep_alive) {
