@@ -78,6 +78,27 @@ TEST_F(HttpServerTest, ChatStreamFrames) {
   EXPECT_EQ(usage["usage"]["completion_tokens"], 3);
 }
 
+TEST_F(HttpServerTest, StreamedLogprobsJoinToText) {
+  const auto r = ask(testing::post("/v1/completions", R"({"prompt":"p","max_tokens":4,"stream":true,"logprobs":1})"));
+  ASSERT_EQ(r.status, 200);
+  std::string text, joined;
+  size_t offset = 0;
+  for (const auto& f : sse_data(r.body)) {
+    if (f == "[DONE]") continue;
+    const json c = json::parse(f)["choices"][0];
+    text += c["text"].get<std::string>();
+    if (c["logprobs"].is_null()) continue;
+    for (size_t i = 0; i < c["logprobs"]["tokens"].size(); ++i) {
+      EXPECT_EQ(c["logprobs"]["text_offset"][i], offset);
+      offset += c["logprobs"]["tokens"][i].get<std::string>().size();
+      joined += c["logprobs"]["tokens"][i].get<std::string>();
+      EXPECT_EQ(c["logprobs"]["top_logprobs"][i].size(), 1u);
+    }
+  }
+  EXPECT_EQ(text, "t0 t1 t2 t3 ");
+  EXPECT_EQ(joined, text);
+}
+
 TEST_F(HttpServerTest, NChoicesAreNJobs) {
   const auto r = ask(testing::post("/v1/completions", R"({"prompt":"p","max_tokens":2,"n":3,"seed":5})"));
   ASSERT_EQ(r.status, 200);
