@@ -2,7 +2,8 @@
 // until SIGTERM or SIGINT, then drain. The doors live here, in the host, over
 // the backend's C ABI (PluginEngine), so each door works with every backend.
 //   loom serve --backend build/lib/libloom_cpu.so --model M --endpoint ipc:///tmp/loom.sock
-//              [--proxy tcp://...] [--config-json '{"threads": 4}'] [--drain-timeout-ms 30000]
+//              [--proxy tcp://...] [--http 127.0.0.1:8000 [--api-key K]]
+//              [--config-json '{"threads": 4}'] [--drain-timeout-ms 30000]
 #include <pthread.h>
 #include <signal.h>
 
@@ -13,6 +14,8 @@
 
 #include "adapters/host/cli/backend_options.h"
 #include "adapters/host/cli/commands.h"
+#include "adapters/host/cli/http_options.h"
+#include "adapters/http/server.h"
 #include "adapters/zmq/endpoint.h"
 
 namespace loom::cli {
@@ -21,6 +24,7 @@ namespace {
 struct ServeArgs {
   BackendOptions backend;
   std::string endpoint, proxy;
+  HttpFlags http;  // --http: the OpenAI-compatible door
   int64_t drain_timeout_ms = 30000;
 };
 
@@ -36,8 +40,8 @@ sigset_t block_stop_signals() {
 }
 
 EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engine) {
-  if (args.endpoint.empty() == args.proxy.empty())
-    throw std::invalid_argument("serve needs exactly one of --endpoint (bind) or --proxy (worker mode)");
+  if (!args.endpoint.empty() && !args.proxy.empty())
+    throw std::invalid_argument("serve takes one of --endpoint (bind) or --proxy (worker mode), not both");
   EndpointOptions options;
   options.address = args.endpoint;
   options.proxy_address = args.proxy;
@@ -50,27 +54,43 @@ EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engi
 // Stops both: the endpoint stops accepting while the engine finishes what is
 // in flight; past the timeout the engine cancels the rest and the endpoint
 // forwards those terminal events before closing its socket.
-void drain_all(ZmqEndpoint& endpoint, PluginEngine& engine, std::chrono::milliseconds timeout) {
-  std::thread endpoint_drain([&] { endpoint.drain(timeout); });
+// The HTTP door answers 503 on /health and refuses new jobs from the start;
+// its streams end with the engine's terminal events.
+void drain_all(ZmqEndpoint* endpoint, http::HttpServer* http, PluginEngine& engine, std::chrono::milliseconds timeout) {
+  if (http) http->set_draining(true);
+  std::thread endpoint_drain([&] {
+    if (endpoint) endpoint->drain(timeout);
+  });
   engine.drain(timeout);
   endpoint_drain.join();
+  if (http) http->stop();
 }
 
 void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
+  if (args.endpoint.empty() && args.proxy.empty() && args.http.listen.empty())
+    throw std::invalid_argument("serve needs --endpoint (bind), --proxy (worker mode) or --http");
   auto engine = open_engine(args.backend, "loom serve");
   std::unique_ptr<ZmqEndpoint> endpoint;
-  try {
-    endpoint = std::make_unique<ZmqEndpoint>(*engine, endpoint_options(args, *engine));
-  } catch (const ZmqEndpointError& e) {
-    throw std::runtime_error("cannot serve '" + (args.proxy.empty() ? args.endpoint : args.proxy) + "': " + e.what());
+  if (!args.endpoint.empty() || !args.proxy.empty()) {
+    try {
+      endpoint = std::make_unique<ZmqEndpoint>(*engine, endpoint_options(args, *engine));
+    } catch (const ZmqEndpointError& e) {
+      throw std::runtime_error("cannot serve '" + (args.proxy.empty() ? args.endpoint : args.proxy) + "': " + e.what());
+    }
+    std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
   }
-  std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
+  std::unique_ptr<http::HttpServer> http;
+  if (!args.http.listen.empty()) {
+    const http::ServerOptions options = http_server_options(args.http);
+    http = std::make_unique<http::HttpServer>(*engine, options);
+    std::fprintf(stderr, "loom serve: HTTP on http://%s:%u\n", options.host.c_str(), http->port());
+  }
   int sig = 0;
   sigwait(&stop, &sig);
   std::fprintf(stderr, "loom serve: %s: draining (up to %lld ms)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                static_cast<long long>(args.drain_timeout_ms));
-  drain_all(*endpoint, *engine, std::chrono::milliseconds(args.drain_timeout_ms));
+  drain_all(endpoint.get(), http.get(), *engine, std::chrono::milliseconds(args.drain_timeout_ms));
   std::fprintf(stderr, "loom serve: drained, %lld jobs finished\n", static_cast<long long>(engine->stats().jobs_finished));
 }
 
@@ -78,10 +98,11 @@ void run_serve(const ServeArgs& args) {
 
 void add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
-  auto* cmd = app.add_subcommand("serve", "host a backend plugin and serve it over ZeroMQ until SIGTERM");
+  auto* cmd = app.add_subcommand("serve", "host a backend plugin and serve it over ZeroMQ and/or HTTP until SIGTERM");
   add_backend_options(*cmd, args->backend);
   cmd->add_option("--endpoint", args->endpoint, "ZeroMQ address to bind, e.g. ipc:///tmp/loom.sock");
   cmd->add_option("--proxy", args->proxy, "worker mode: connect to this loom proxy instead of binding");
+  add_http_flags(*cmd, args->http, "--http");
   cmd->add_option("--drain-timeout-ms", args->drain_timeout_ms, "how long jobs in flight may finish on stop")
       ->capture_default_str();
   cmd->callback([args] { run_serve(*args); });
