@@ -244,7 +244,13 @@ def test_promtool_accepts_metrics(server):
     client(server).completions.create(model=model_id(server), prompt="Hi", max_tokens=2)
     _, body = server.get("/metrics")
     r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
+    # Exit 3 is "lint problems"; the one promtool always reports here is the
+    # colon in vLLM's own names (kept on purpose: dashboards match them).
+    # A parse error (exit 1) or any other lint line fails the test.
+    problems = [line for line in (r.stdout + r.stderr).decode().splitlines() if line.strip()]
+    assert r.returncode in (0, 3), problems
+    other = [p for p in problems if not re.fullmatch(r"vllm:\w+ metric names should not contain ':'", p)]
+    assert not other, other
     text = body.decode()
     for name in ["vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
                  "vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:request_success_total",
