@@ -131,11 +131,7 @@ void Session::after_response() {
   response_complete_ = false;
   gen_.reset();
   if (closed_) return;
-  if (!keep_alive_) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-    return close();
-  }
+  if (!keep_alive_) return linger_close();
   if (buffer_.size() > 0 && !watching_) return read_header(core_.options.header_timeout);
   if (!watching_) return read_header(core_.options.idle_timeout);
   // The watch read is still out: it becomes the wait for the next request.
@@ -143,6 +139,26 @@ void Session::after_response() {
   idle_timer_.expires_after(core_.options.idle_timeout);
   idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec && self->awaiting_next_) self->close();
+  });
+}
+
+// Closing a socket that still holds unread request bytes resets the
+// connection, and the client may lose the answer it was just sent (a 413
+// for a body it is still uploading). So: half-close, read and drop what
+// still arrives until the client closes or 2 s pass, then close.
+void Session::linger_close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  if (watching_) return close();  // a read is out already; its end closes nothing new
+  stream_.expires_after(std::chrono::seconds(2));  // one deadline for the whole linger
+  drain_then_close();
+}
+
+void Session::drain_then_close() {
+  stream_.async_read_some(buffer_.prepare(64 << 10), [self = shared_from_this()](beast::error_code ec, size_t) {
+    self->buffer_.clear();
+    if (ec) return self->close();
+    self->drain_then_close();
   });
 }
 

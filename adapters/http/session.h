@@ -35,6 +35,8 @@ class Session : public Sink, public std::enable_shared_from_this<Session> {
   void do_write();
   void on_write(beast::error_code ec);
   void after_response();
+  void linger_close();
+  void drain_then_close();
   void close();
 
   HttpServer::Core& core_;

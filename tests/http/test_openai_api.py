@@ -173,6 +173,18 @@ def test_invalid_json_and_types_are_400(server):
     assert status == 404
 
 
+def test_body_over_the_limit_is_413(server):
+    big = json.dumps({"model": model_id(server), "prompt": "x" * (5 << 20)})
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        f.write(big)
+        f.flush()
+        out = curl("-w", "\n%{http_code}", "-H", "Authorization: Bearer " + API_KEY, "-H",
+                   "Content-Type: application/json", "--data-binary", "@" + f.name, server.base_url + "/v1/completions")
+    body, code = out.stdout.rsplit(b"\n", 1)
+    assert code == b"413", (out.stdout[-300:], out.stderr)
+    assert "limit" in json.loads(body)["error"]["message"]
+
+
 def test_api_key_required(server):
     out = curl("-w", "%{http_code}", "-o", "/dev/null", server.base_url + "/v1/models")
     assert out.stdout == b"401"
