@@ -5,7 +5,7 @@
 namespace loom::http {
 
 Generation::Generation(HttpServer::Core& core, MappedRequest request, ResponseMeta meta, bool keep_alive,
-                       std::weak_ptr<Sink> sink, net::any_io_executor strand)
+                       std::shared_ptr<Sink> sink, net::any_io_executor strand)
     : core_(core),
       request_(std::move(request)),
       meta_(std::move(meta)),
@@ -40,17 +40,18 @@ void Generation::abandon() {
   if (finished_) return;
   abandoned_ = true;
   finished_ = true;
+  sink_.reset();
   for (auto& c : choices_)
     if (!c.done) core_.engine.cancel(c.id);
 }
 
 void Generation::emit(std::string bytes) {
-  if (auto s = sink_.lock()) s->write(header_sent_ && request_.stream ? chunk(bytes) : std::move(bytes));
+  if (auto s = sink_) s->write(header_sent_ && request_.stream ? chunk(bytes) : std::move(bytes));
 }
 
 void Generation::end() {
   finished_ = true;
-  if (auto s = sink_.lock()) s->response_done();
+  if (auto s = std::exchange(sink_, nullptr)) s->response_done();
 }
 
 void Generation::cancel_others() {
@@ -76,7 +77,7 @@ void Generation::on_event(size_t index, const JobEvent& ev) {
 
 void Generation::begin_stream() {
   if (header_sent_) return;
-  if (auto s = sink_.lock()) s->write(sse_header(keep_alive_));
+  if (auto s = sink_) s->write(sse_header(keep_alive_));
   header_sent_ = true;
 }
 
@@ -137,7 +138,7 @@ void Generation::finish_all() {
   if (request_.stream) {
     if (request_.include_usage) emit(sse_frame(encode_usage_chunk(meta_, total_usage())));
     emit(kSseDone);
-    if (auto s = sink_.lock()) s->write(std::string(kLastChunk));
+    if (auto s = sink_) s->write(std::string(kLastChunk));
     end();
     return;
   }
@@ -163,7 +164,7 @@ void Generation::on_error(const JobEvent& ev) {
     // The 200 went out already: the error travels in the stream.
     emit(sse_frame(error_body(err)));
     emit(kSseDone);
-    if (auto s = sink_.lock()) s->write(std::string(kLastChunk));
+    if (auto s = sink_) s->write(std::string(kLastChunk));
   } else {
     Headers extra;
     if (err.retry_after_s > 0) extra.emplace_back("Retry-After", std::to_string(err.retry_after_s));

@@ -26,7 +26,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
  public:
   using Clock = std::chrono::steady_clock;
   Generation(HttpServer::Core& core, MappedRequest request, ResponseMeta meta, bool keep_alive,
-             std::weak_ptr<Sink> sink, net::any_io_executor strand);
+             std::shared_ptr<Sink> sink, net::any_io_executor strand);
   // Submits the n jobs; their events come back through the strand.
   void start();
   // The client is gone: cancel what still runs; write nothing more.
@@ -60,7 +60,9 @@ class Generation : public std::enable_shared_from_this<Generation> {
   MappedRequest request_;
   ResponseMeta meta_;
   bool keep_alive_;
-  std::weak_ptr<Sink> sink_;
+  // Held until the answer is complete (or abandoned): the connection must
+  // live while its jobs run, even with no socket operation pending.
+  std::shared_ptr<Sink> sink_;
   net::any_io_executor strand_;
   std::vector<Choice> choices_;
   Clock::time_point start_;

@@ -109,7 +109,7 @@ std::string detokenize(HttpServer::Core& core, const Request& req, bool keep_ali
   }
 }
 
-Routed generate(HttpServer::Core& core, const Request& req, Api api, bool keep_alive, std::weak_ptr<Sink> sink,
+Routed generate(HttpServer::Core& core, const Request& req, Api api, bool keep_alive, std::shared_ptr<Sink> sink,
                 net::any_io_executor strand) {
   if (core.draining)
     return {error_reply(simple_error(503, "service_unavailable", "unavailable", "the server is draining"), keep_alive), {}};
@@ -148,7 +148,7 @@ constexpr RouteEntry kRoutes[] = {
 
 }  // namespace
 
-Routed route(HttpServer::Core& core, const Request& req, bool keep_alive, std::weak_ptr<Sink> sink,
+Routed route(HttpServer::Core& core, const Request& req, bool keep_alive, std::shared_ptr<Sink> sink,
              net::any_io_executor strand) {
   std::string_view path = sv(req.target());
   path = path.substr(0, path.find('?'));

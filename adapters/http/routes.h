@@ -18,7 +18,7 @@ struct Routed {
   std::shared_ptr<Generation> generation;  // one to start
 };
 
-Routed route(HttpServer::Core& core, const Request& req, bool keep_alive, std::weak_ptr<Sink> sink,
+Routed route(HttpServer::Core& core, const Request& req, bool keep_alive, std::shared_ptr<Sink> sink,
              net::any_io_executor strand);
 
 }  // namespace loom::http

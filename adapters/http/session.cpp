@@ -66,14 +66,17 @@ void Session::handle() {
   Request req = parser_->release();
   keep_alive_ = req.keep_alive();
   response_complete_ = false;
-  Routed r = route(core_, req, keep_alive_, weak_from_this(), stream_.get_executor());
+  Routed r = route(core_, req, keep_alive_, shared_from_this(), stream_.get_executor());
   if (r.response) {
     write(std::move(*r.response));
     response_done();
     return;
   }
   gen_ = std::move(r.generation);
-  watch();  // a hang-up during the generation cancels it
+  // A hang-up during the generation cancels it. When the next request's
+  // bytes are here already (pipelined), the read that would notice is that
+  // request's own, after this answer; a hang-up then shows as a write error.
+  if (buffer_.size() == 0) watch();
   gen_->start();
 }
 
@@ -94,9 +97,10 @@ void Session::on_watch(beast::error_code ec, size_t n) {
     idle_timer_.cancel();
     return read_header(core_.options.header_timeout);
   }
-  // Bytes of a pipelined request while this one runs: kept for the parser.
-  if (buffer_.size() > core_.options.max_header_bytes + core_.options.max_body_bytes) return close();
-  watch();
+  // Bytes of the next request while this one is still answered (pipelined,
+  // or sent as soon as the client read our last chunk, before our write
+  // completed): kept for the parser, which after_response() starts. No new
+  // watch: the next read is that request's.
 }
 
 void Session::write(std::string bytes) {

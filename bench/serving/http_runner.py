@@ -43,7 +43,9 @@ class HttpRunner:
                 break
             m = json.loads(payload)
             if m.get("usage") and not m.get("choices"):
-                req.usage = {"cached_tokens": 0, **{k: v for k, v in m["usage"].items() if isinstance(v, int)}}
+                u = m["usage"]
+                req.usage = {k: v for k, v in u.items() if isinstance(v, int)}
+                req.usage["cached_tokens"] = (u.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
                 continue
             for ch in m.get("choices", []):
                 if ch.get("text"):

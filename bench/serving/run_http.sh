@@ -36,10 +36,13 @@ port=$(free_port)
 pids+=($!)
 wait_http "http://127.0.0.1:$port"
 
-point() {  # label, door args..., streams
+seed=0
+point() {  # label, door args..., streams. Each run its own seed: no prompt is
+  # served twice, so no run rides on the prefix cache another one filled.
   local label=$1 c=${*: -1}
   local n=$((2 * c > 8 ? 2 * c : 8))
-  $py "$here/load_gen.py" "${@:2:$#-2}" --label "$label" --concurrency "$c" --num-requests "$n" \
+  seed=$((seed + 1000))
+  $py "$here/load_gen.py" "${@:2:$#-2}" --label "$label" --concurrency "$c" --num-requests "$n" --seed "$seed" \
     --fixed-prompt-len "$plen" --fixed-output-len "$olen" --out "$out/$label-$c.json" | tail -1
 }
 header=1
@@ -48,8 +51,14 @@ for c in $streams; do
     $py -c 'import sys; sys.path.insert(0, sys.argv[1]); import report; print(report.markdown_table([], header=True))' "$here"
     header=0
   fi
-  point loom-zmq --endpoint "ipc://$out/loom.sock" "$c"
-  point loom-http --http "http://127.0.0.1:$port" "$c"
+  # Alternate which door goes first: the machine's load drifts over a run.
+  if ((c % 2)); then
+    point loom-zmq --endpoint "ipc://$out/loom.sock" "$c"
+    point loom-http --http "http://127.0.0.1:$port" "$c"
+  else
+    point loom-http --http "http://127.0.0.1:$port" "$c"
+    point loom-zmq --endpoint "ipc://$out/loom.sock" "$c"
+  fi
 done
 kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
 
