@@ -8,7 +8,7 @@
 # pinned venv through scripts/http_venv.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)
 shift || true
 for tool in curl promtool prometheus; do
   command -v "$tool" >/dev/null || { echo "test_http: $tool is missing (apt-get install -y curl prometheus)" >&2; exit 1; }
