@@ -1,6 +1,7 @@
 // The client side of the proxy: decode and validate client frames, route
 // `generate` to the least-loaded worker (or the queue), `cancel` to the job's
-// owner, answer `stats`/`health` here; keep-alive of clients.
+// owner, answer `stats`/`health` here, send `tokenize`/`detokenize`/`model_info`
+// to any worker; keep-alive of clients.
 #include <spdlog/spdlog.h>
 
 #include "adapters/proxy/proxy_impl.h"
@@ -53,6 +54,10 @@ void Proxy::Impl::on_client_frame(const std::string& client, std::string_view fr
     send_client(client, stats_frame(stats->id));
   } else if (auto* health = std::get_if<zp::HealthRequest>(&d.message)) {
     send_client(client, health_frame(health->id));
+  } else {
+    // tokenize, detokenize, model_info: any worker answers; routed like a
+    // job whose one reply is its terminal message.
+    accept_generate(client, *d.id, frame);
   }
 }
 

@@ -13,7 +13,9 @@ namespace {
 constexpr int kMaxFramesPerTurn = 256;
 
 bool is_terminal(const zp::ServerMessage& m) {
-  return m.type == zp::ServerMessage::Type::kDone || m.type == zp::ServerMessage::Type::kError;
+  using T = zp::ServerMessage::Type;
+  return m.type == T::kDone || m.type == T::kError || m.type == T::kTokenize || m.type == T::kDetokenize ||
+         m.type == T::kModelInfo;
 }
 }  // namespace
 

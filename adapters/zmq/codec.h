@@ -47,6 +47,10 @@ std::string encode_event(const JobEvent& event, std::string_view client_id, bool
 std::string encode_error(const std::optional<std::string>& id, const ProtocolError& error);
 std::string encode_stats(const std::optional<std::string>& id, const StatsReply& stats);
 std::string encode_health(const std::optional<std::string>& id, const HealthReply& health);
+// Replies to `tokenize`, `detokenize`, `model_info` (codec_info.cpp).
+std::string encode_tokenize_reply(std::string_view id, const std::vector<int32_t>& ids);
+std::string encode_detokenize_reply(std::string_view id, std::string_view text);
+std::string encode_model_info_reply(std::string_view id, const ModelInfo& info);
 
 // ---- client side: client frames out, backend frames in -------------------
 
@@ -54,6 +58,11 @@ std::string encode_generate(const JobRequest& request);
 std::string encode_cancel(std::string_view id);
 std::string encode_stats_request(const std::optional<std::string>& id);
 std::string encode_health_request(const std::optional<std::string>& id);
+std::string encode_tokenize_request(std::string_view id, std::string_view text, bool add_special, bool parse_special);
+std::string encode_detokenize_request(std::string_view id, const std::vector<int32_t>& ids);
+std::string encode_model_info_request(std::string_view id);
+// "tokenize", "detokenize", "model_info": requests (and replies) of the model's text functions.
+bool is_info_type(std::string_view type);
 
 // A backend frame the client could not make sense of.
 class ProtocolViolation : public std::runtime_error {
@@ -62,12 +71,13 @@ class ProtocolViolation : public std::runtime_error {
 };
 
 struct ServerMessage {
-  enum class Type { kDelta, kDone, kError, kStats, kHealth } type = Type::kDelta;
+  enum class Type { kDelta, kDone, kError, kStats, kHealth, kTokenize, kDetokenize, kModelInfo } type = Type::kDelta;
   std::optional<std::string> id;
   JobEvent event;             // kDelta / kDone / kError (event.id = id or "")
   std::string error_field;    // kError: the offending field, if named
   StatsReply stats;           // kStats
   HealthReply health;         // kHealth
+  ModelInfo model;            // kModelInfo (kTokenize: event.token_ids; kDetokenize: event.text)
 };
 
 // Throws ProtocolViolation on anything that is not a v1 backend message.

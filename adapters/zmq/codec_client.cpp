@@ -189,6 +189,8 @@ ServerMessage decode_server(std::string_view frame) {
   } else if (type == "health") {
     msg.type = ServerMessage::Type::kHealth;
     read_health(m, msg.health);
+  } else if (is_info_type(type)) {
+    read_info_reply(type, m, msg);
   } else {
     fail("type", "unknown backend message type \"" + type + "\"");
   }

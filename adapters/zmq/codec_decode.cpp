@@ -150,7 +150,7 @@ void decode_into(std::string_view frame, const Limits& limits, Decoded& d) {
   const msgpack::object* type_obj = m.get("type");
   if (type_obj == nullptr) fail("type", "missing");
   const std::string type = read_string(*type_obj, "type");
-  const bool needs_id = type == "generate" || type == "cancel";
+  const bool needs_id = type == "generate" || type == "cancel" || is_info_type(type);
   if (needs_id && !d.id) fail("id", "missing (" + type + " needs a client-chosen id)");
   if (needs_id && d.id->empty()) fail("id", "must not be empty");
   if (type == "generate") {
@@ -163,8 +163,10 @@ void decode_into(std::string_view frame, const Limits& limits, Decoded& d) {
     d.message = StatsRequest{d.id};
   } else if (type == "health") {
     d.message = HealthRequest{d.id};
+  } else if (is_info_type(type)) {
+    d.message = read_info_request(type, m, *d.id);
   } else {
-    fail("type", "unknown type \"" + type + "\" (expected generate, cancel, stats or health)");
+    fail("type", "unknown type \"" + type + "\" (expected generate, cancel, stats, health, tokenize, detokenize or model_info)");
   }
   m.collect_unused(d.ignored_fields);
 }

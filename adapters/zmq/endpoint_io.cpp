@@ -85,6 +85,30 @@ void ZmqEndpoint::Impl::on_readable() {
   }
 }
 
+namespace {
+
+// `tokenize`, `detokenize`, `model_info`: the engine's answer, or an error
+// carrying the request's id (an id outside the vocabulary is bad_request).
+std::string info_reply(const EngineApi& engine, const zp::ClientMessage& m) {
+  std::string id;
+  if (const auto* t = std::get_if<zp::TokenizeRequest>(&m)) id = t->id;
+  if (const auto* d = std::get_if<zp::DetokenizeRequest>(&m)) id = d->id;
+  if (const auto* i = std::get_if<zp::ModelInfoRequest>(&m)) id = i->id;
+  try {
+    if (const auto* t = std::get_if<zp::TokenizeRequest>(&m))
+      return zp::encode_tokenize_reply(t->id, engine.tokenize(t->text, t->add_special, t->parse_special));
+    if (const auto* d = std::get_if<zp::DetokenizeRequest>(&m))
+      return zp::encode_detokenize_reply(d->id, engine.detokenize(d->ids));
+    return zp::encode_model_info_reply(std::get<zp::ModelInfoRequest>(m).id, engine.model_info());
+  } catch (const EngineInputError& e) {
+    return zp::encode_error(id, zp::ProtocolError{ErrorCode::kBadRequest, "", e.what()});
+  } catch (const std::exception& e) {
+    return zp::encode_error(id, zp::ProtocolError{ErrorCode::kInternal, "", e.what()});
+  }
+}
+
+}  // namespace
+
 void ZmqEndpoint::Impl::handle_client_frame(const std::string& client, std::string_view frame) {
   ++local_.frames_in;
   ClientState& state = clients_[client];
@@ -111,6 +135,8 @@ void ZmqEndpoint::Impl::handle_client_frame(const std::string& client, std::stri
   } else if (auto* health = std::get_if<zp::HealthRequest>(&d.message)) {
     const double uptime = std::chrono::duration<double>(Clock::now() - started_).count();
     this->reply(client, zp::encode_health(health->id, {engine_.health(), draining_.load(), uptime}));
+  } else {
+    this->reply(client, info_reply(engine_, d.message));  // tokenize, detokenize, model_info
   }
 }
 

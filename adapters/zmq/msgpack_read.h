@@ -12,7 +12,7 @@
 
 #include <msgpack.hpp>
 
-#include "adapters/zmq/protocol.h"
+#include "adapters/zmq/codec.h"
 
 namespace loom::zmq_proto::detail {
 
@@ -59,5 +59,9 @@ class MapView {
   std::string path_;
   std::vector<bool> used_;
 };
+
+// `tokenize`, `detokenize`, `model_info` (codec_info.cpp).
+ClientMessage read_info_request(const std::string& type, MapView& m, const std::string& id);
+void read_info_reply(const std::string& type, MapView& m, ServerMessage& msg);
 
 }  // namespace loom::zmq_proto::detail

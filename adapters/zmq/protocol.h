@@ -40,7 +40,23 @@ struct HealthRequest {
   std::optional<std::string> id;
 };
 
-using ClientMessage = std::variant<JobRequest, CancelRequest, StatsRequest, HealthRequest>;
+// The model's text functions (PROTOCOL.md): answered at once by the endpoint.
+struct TokenizeRequest {
+  std::string id;
+  std::string text;
+  bool add_special = true;
+  bool parse_special = false;
+};
+struct DetokenizeRequest {
+  std::string id;
+  std::vector<int32_t> ids;
+};
+struct ModelInfoRequest {
+  std::string id;
+};
+
+using ClientMessage = std::variant<JobRequest, CancelRequest, StatsRequest, HealthRequest, TokenizeRequest,
+                                   DetokenizeRequest, ModelInfoRequest>;
 
 // The decoder's answer for one frame.
 struct Decoded {

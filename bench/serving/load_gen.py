@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Load generator for a Loom backend, speaking the v1 ZeroMQ job protocol
-(adapters/zmq/PROTOCOL.md) on one multiplexed DEALER socket.
+(adapters/zmq/PROTOCOL.md) on one multiplexed DEALER socket, or, with
+--http URL, OpenAI's HTTP API (http_runner.py: Loom's HTTP door, llama-server).
 
 Workloads (README.md has the definitions):
   open loop    --rates 1,2,inf      Poisson arrivals at each rate (inf: all at t=0)
@@ -189,7 +190,9 @@ class Runner:
 # ---------------------------------------------------------------- CLI
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--endpoint", required=True, help="ipc:///path or tcp://host:port")
+    ap.add_argument("--endpoint", help="ipc:///path or tcp://host:port")
+    ap.add_argument("--http", help="instead of --endpoint: an OpenAI-compatible server, http://host:port")
+    ap.add_argument("--model", help="with --http: the request's `model` field")
     ap.add_argument("--label", default="run", help="name of this series (e.g. the policy)")
     ap.add_argument("--rates", default="1", help="comma-separated Poisson rates, req/s ('inf': all at once)")
     ap.add_argument("--num-requests", type=int, default=40, help="requests per rate")
@@ -211,6 +214,8 @@ def parse_args(argv):
     ap.add_argument("--out", help="raw results: JSON here, per-request CSV beside it")
     ap.add_argument("--plot", help="PNG: throughput and p99 TPOT vs rate (needs several rates)")
     args = ap.parse_args(argv)
+    if bool(args.endpoint) == bool(args.http):
+        ap.error("give exactly one of --endpoint or --http")
     if args.prefix_test and args.system_prompt_tokens <= 0:
         ap.error("--prefix-test needs --system-prompt-tokens > 0")
     if args.num_requests < 1 or args.concurrency < 0:
@@ -239,7 +244,11 @@ def run_point(args, runner, rate, seed):
 
 def main(argv=None):
     args = parse_args(argv)
-    runner = Runner(args.endpoint, args.timeout)
+    if args.http:
+        from http_runner import HttpRunner
+        runner = HttpRunner(args.http, args.timeout, args.model)
+    else:
+        runner = Runner(args.endpoint, args.timeout)
     points = []
     for i, rate in enumerate([math.inf] if args.prefix_test or args.concurrency else args.rates):
         points.append(run_point(args, runner, rate, args.seed + i))

@@ -11,8 +11,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_gguf fuzz_protocol)
-declare -A corpus=([fuzz_gguf]=gguf [fuzz_protocol]=protocol)
+((${#targets[@]})) || targets=(fuzz_gguf fuzz_protocol fuzz_http_request)
+declare -A corpus=([fuzz_gguf]=gguf [fuzz_protocol]=protocol [fuzz_http_request]=http_request)
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DLOOM_CUDA=OFF -DLOOM_FUZZ=ON \
   -DLOOM_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

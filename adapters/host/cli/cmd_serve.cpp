@@ -7,6 +7,7 @@
 //   loom serve --backend build/lib/libloom_cpu.so --model M --endpoint ipc:///tmp/loom.sock
 //              [--proxy tcp://...] [--config-json '{"threads": 4}'] [--drain-timeout-ms 30000]
 //              [--vllm-engine tcp://127.0.0.1:29550]   (engine of a vLLM 0.33.0 frontend)
+//              [--http 127.0.0.1:8000 [--api-key K]]     (the OpenAI-compatible HTTP door)
 //              [--backend-next SO [--config-json-next JSON]]  (SIGHUP: swap backends, doors stay up)
 #include <pthread.h>
 #include <signal.h>
@@ -20,7 +21,9 @@
 
 #include "adapters/host/cli/backend_options.h"
 #include "adapters/host/cli/commands.h"
+#include "adapters/host/cli/http_options.h"
 #include "adapters/host/cli/serve_doors.h"
+#include "adapters/http/server.h"
 #include "adapters/zmq/endpoint.h"
 
 namespace loom::cli {
@@ -30,6 +33,7 @@ struct ServeArgs {
   BackendOptions backend;
   std::string endpoint, proxy;
   std::string vllm_engine;  // a vLLM frontend's handshake address
+  HttpFlags http;           // --http: the OpenAI-compatible door
   std::string backend_next, config_json_next;  // SIGHUP swaps to these (and back)
   int64_t drain_timeout_ms = 30000;
 };
@@ -61,7 +65,11 @@ EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engi
 // Stops both: the endpoint stops accepting while the engine finishes what is
 // in flight; past the timeout the engine cancels the rest and the endpoint
 // forwards those terminal events before closing its socket.
-void drain_all(ZmqEndpoint* endpoint, VllmDoor* vllm, SwappableEngine& engine, std::chrono::milliseconds timeout) {
+// The HTTP door answers 503 on /health and refuses new jobs from the start;
+// its streams end with the engine's terminal events.
+void drain_all(ZmqEndpoint* endpoint, VllmDoor* vllm, http::HttpServer* http, SwappableEngine& engine,
+               std::chrono::milliseconds timeout) {
+  if (http) http->set_draining(true);
   std::thread endpoint_drain([&] {
     if (endpoint) endpoint->drain(timeout);
   });
@@ -71,6 +79,7 @@ void drain_all(ZmqEndpoint* endpoint, VllmDoor* vllm, SwappableEngine& engine, s
   engine.drain(timeout);
   endpoint_drain.join();
   vllm_drain.join();
+  if (http) http->stop();
 }
 
 // Waits for SIGTERM/SIGINT, swapping on SIGHUP; returns 0 early when the vLLM
@@ -117,8 +126,8 @@ class FailureWatch {
 
 void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
-  if (args.endpoint.empty() && args.proxy.empty() && args.vllm_engine.empty())
-    throw std::invalid_argument("serve needs --endpoint (bind), --proxy (worker mode) or --vllm-engine");
+  if (args.endpoint.empty() && args.proxy.empty() && args.vllm_engine.empty() && args.http.listen.empty())
+    throw std::invalid_argument("serve needs --endpoint (bind), --proxy (worker mode), --vllm-engine or --http");
   auto engine = std::make_unique<SwappableEngine>(open_engine(args.backend, "loom serve"));
   std::unique_ptr<ZmqEndpoint> endpoint;
   if (!args.endpoint.empty() || !args.proxy.empty()) {
@@ -129,24 +138,30 @@ void run_serve(const ServeArgs& args) {
     }
     std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
   }
+  std::unique_ptr<http::HttpServer> http;
+  if (!args.http.listen.empty()) {
+    const http::ServerOptions options = http_server_options(args.http);
+    http = std::make_unique<http::HttpServer>(*engine, options);
+    std::fprintf(stderr, "loom serve: HTTP on http://%s:%u\n", options.host.c_str(), http->port());
+  }
   auto vllm = open_vllm_door(args.vllm_engine, args.backend, *engine);
   SwapPlan plan{args.backend, args.backend_next, args.config_json_next, args.drain_timeout_ms};
   FailureWatch watch(*engine);
   const int sig = wait_for_stop(stop, vllm.get(), plan, *engine);
   if (sig == 0) {
     std::fprintf(stderr, "loom serve: the vLLM door declared the engine dead; stopping\n");
-    drain_all(endpoint.get(), nullptr, *engine, std::chrono::milliseconds(0));
+    drain_all(endpoint.get(), nullptr, http.get(), *engine, std::chrono::milliseconds(0));
     throw std::runtime_error("the engine stopped making progress");
   }
   if (watch.failed()) {
     std::fprintf(stderr, "loom serve: the backend %s; flushing the terminal messages and exiting\n",
                  watch.cause().c_str());
-    drain_all(endpoint.get(), vllm.get(), *engine, std::chrono::milliseconds(1000));  // vLLM: ENGINE_CORE_DEAD
+    drain_all(endpoint.get(), vllm.get(), http.get(), *engine, std::chrono::milliseconds(1000));  // vLLM: ENGINE_CORE_DEAD
     throw std::runtime_error("backend " + watch.cause());
   }
   std::fprintf(stderr, "loom serve: %s: draining (up to %lld ms)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                static_cast<long long>(args.drain_timeout_ms));
-  drain_all(endpoint.get(), vllm.get(), *engine, std::chrono::milliseconds(args.drain_timeout_ms));
+  drain_all(endpoint.get(), vllm.get(), http.get(), *engine, std::chrono::milliseconds(args.drain_timeout_ms));
   std::fprintf(stderr, "loom serve: drained, %lld jobs finished\n", static_cast<long long>(engine->stats().jobs_finished));
 }
 
@@ -154,10 +169,11 @@ void run_serve(const ServeArgs& args) {
 
 void add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
-  auto* cmd = app.add_subcommand("serve", "host a backend plugin and serve it over ZeroMQ until SIGTERM");
+  auto* cmd = app.add_subcommand("serve", "host a backend plugin and serve it over ZeroMQ, HTTP or as a vLLM engine until SIGTERM");
   add_backend_options(*cmd, args->backend);
   cmd->add_option("--endpoint", args->endpoint, "ZeroMQ address to bind, e.g. ipc:///tmp/loom.sock");
   cmd->add_option("--proxy", args->proxy, "worker mode: connect to this loom proxy instead of binding");
+  add_http_flags(*cmd, args->http, "--http");
   cmd->add_option("--vllm-engine", args->vllm_engine,
                   "be data-parallel engine 0 of a `vllm serve` frontend started with --data-parallel-size-local 0; "
                   "its handshake address, e.g. tcp://127.0.0.1:29550 (supports vLLM 0.33.0 only)");
