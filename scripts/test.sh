@@ -28,7 +28,7 @@ ctest --test-dir "$asan" --output-on-failure -j "$(nproc)" --timeout 1800
 step "building (TSan: plugin, engine and their stress tests)"
 tsan=$(scripts/build.sh tsan loom_cpu loom_cpu_ref test_plugin_stress test_plugin_model test_engine_model)
 step "running tests (TSan)"
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan_suppressions.txt" \
   ctest --test-dir "$tsan" --output-on-failure -j "$(nproc)" --timeout 1800 \
   -R 'PluginStress|PluginModel|PluginLifecycle|EngineLifecycle|EngineBatching'
 

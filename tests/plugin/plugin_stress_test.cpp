@@ -8,9 +8,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <map>
+#include <deque>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "tests/plugin/plugin_collector.h"
@@ -20,25 +19,40 @@ namespace ph = loom::plugin_host;
 
 namespace {
 
-// Counts events per id; refuses nothing, so a broken invariant shows as a count.
+// One submission's record (the callback's user_data): events are counted per
+// submission, not per id, because an id is free again once its terminal has
+// been delivered and another thread may then reuse it.
+struct Ledger;
+struct Submission {
+  Ledger* ledger = nullptr;
+  std::string id;
+  bool accepted = false;
+  int terminals = 0, after_terminal = 0;
+};
+
 struct Ledger {
   std::mutex mu;
-  std::map<std::string, int> terminals, after_terminal;
+  std::deque<Submission> submissions;  // stable addresses
   const loom_plugin_api* api = nullptr;
   loom_backend* backend = nullptr;
   std::atomic<int> cancel_from_callback{0};
 
-  static void callback(void* self, const loom_job_event* ev) { static_cast<Ledger*>(self)->on(*ev); }
-  void on(const loom_job_event& ev) {
-    const std::string id(ev.id.data, ev.id.size);
+  Submission* add(std::string id) {
+    std::lock_guard lock(mu);
+    submissions.push_back(Submission{this, std::move(id)});
+    return &submissions.back();
+  }
+  static void callback(void* user_data, const loom_job_event* ev) {
+    auto* sub = static_cast<Submission*>(user_data);
+    Ledger& l = *sub->ledger;
     {
-      std::lock_guard lock(mu);
-      if (terminals[id] > 0) ++after_terminal[id];
-      if (ev.kind != LOOM_EVENT_DELTA) ++terminals[id];
+      std::lock_guard lock(l.mu);
+      if (sub->terminals > 0) ++sub->after_terminal;
+      if (ev->kind != LOOM_EVENT_DELTA) ++sub->terminals;
     }
     // Cancel some jobs from inside their own callback (allowed by ABI.md).
-    if (ev.kind == LOOM_EVENT_DELTA && id.back() == '3' && cancel_from_callback.fetch_add(1) % 2 == 0)
-      api->error_free(api->cancel(backend, ev.id.data, ev.id.size));
+    if (ev->kind == LOOM_EVENT_DELTA && sub->id.back() == '3' && l.cancel_from_callback.fetch_add(1) % 2 == 0)
+      l.api->error_free(l.api->cancel(l.backend, ev->id.data, ev->id.size));
   }
 };
 
@@ -53,19 +67,22 @@ void run_round(const ph::Library& lib, int round, bool destroy_mid_flight) {
   Ledger ledger;
   ledger.api = &api;
   ledger.backend = b;
-  std::mutex accepted_mu;
-  std::set<std::string> accepted;
+  std::atomic<int> refused{0};
   auto submitter = [&](int t) {
     for (int i = 0; i < 6; ++i) {
-      // Thread 0 and 1 share ids on purpose: one of each pair is refused while the other is in flight.
+      // Threads 0 and 2 (and 1 and 3) share ids on purpose: a submit whose
+      // id is in flight is refused; once its terminal is out, the id is free.
       const std::string id = "r" + std::to_string(round) + "-t" + std::to_string(t % 2) + "-" + std::to_string(i);
       const std::string prompt = "Count: " + std::to_string(i);
+      Submission* sub = ledger.add(id);
       loom_job_request r = loom::test::greedy_text_request(id, prompt, 3 + (i % 4) * 3);
-      loom_error* err = api.submit(b, &r, Ledger::callback, &ledger);
-      if (!err) {
-        std::lock_guard lock(accepted_mu);
-        accepted.insert(id);
-      } else {
+      loom_error* err = api.submit(b, &r, Ledger::callback, sub);
+      {
+        std::lock_guard lock(ledger.mu);
+        sub->accepted = err == nullptr;
+      }
+      if (err) {
+        ++refused;
         api.error_free(err);
       }
       if (i % 3 == 1) api.error_free(api.cancel(b, id.data(), id.size()));
@@ -85,9 +102,11 @@ void run_round(const ph::Library& lib, int round, bool destroy_mid_flight) {
   if (!destroy_mid_flight) api.error_free(api.drain(b, 120000));
   api.destroy(b);  // drains with timeout 0: what is still running is cancelled, its terminal delivered
   std::lock_guard lock(ledger.mu);
-  for (const auto& id : accepted) EXPECT_EQ(ledger.terminals[id], 1) << id;
-  for (const auto& [id, n] : ledger.terminals) EXPECT_TRUE(accepted.count(id)) << id << " was refused yet got events";
-  for (const auto& [id, n] : ledger.after_terminal) EXPECT_EQ(n, 0) << id << ": events after its terminal";
+  for (const Submission& s : ledger.submissions) {
+    EXPECT_EQ(s.terminals, s.accepted ? 1 : 0) << s.id << (s.accepted ? " (accepted)" : " (refused)");
+    EXPECT_EQ(s.after_terminal, 0) << s.id << ": events after its terminal";
+  }
+  EXPECT_EQ(static_cast<int>(ledger.submissions.size()), 24);
 }
 
 TEST(PluginStress, ConcurrentSubmitCancelDuplicateAndDestroy) {
