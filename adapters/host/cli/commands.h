@@ -8,5 +8,6 @@ void add_generate_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_serve_command(CLI::App& app);  // hosts a backend plugin (.so)
 void add_proxy_command(CLI::App& app);  // the broker over many backends
+void add_keygen_command(CLI::App& app);  // CURVE certificate pairs
 
 }  // namespace loom::cli

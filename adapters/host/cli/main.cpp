@@ -3,6 +3,7 @@
 //   loom chat --model M                      interactive chat, streamed
 //   loom serve --backend libloom_cpu.so --model M --endpoint E   host a backend plugin
 //   loom proxy --frontend A --backend B          broker over many backends
+//   loom keygen NAME                             CURVE certificate pair NAME.key, NAME.key_secret
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   loom::cli::add_chat_command(app);
   loom::cli::add_serve_command(app);
   loom::cli::add_proxy_command(app);
+  loom::cli::add_keygen_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
