@@ -63,7 +63,7 @@ struct EndpointCounters {
   int64_t frames_out = 0;
   int64_t frames_dropped = 0;   // addressed to a client that is gone
   int64_t clients_expired = 0;  // keep-alive expiries and stuck clients
-  int64_t auth_denied = 0;      // CURVE handshakes refused (unknown key, wrong server key, no CURVE)
+  int64_t auth_denied = 0;      // failed CURVE handshakes: unknown key, wrong server key, no CURVE, abandoned
 };
 
 class ZmqEndpoint {

@@ -43,6 +43,9 @@ void ZapHandler::secure_server(zmq::socket_t& socket, const std::string& domain,
   socket.set(zmq::sockopt::curve_server, true);
   socket.set(zmq::sockopt::curve_secretkey, server.secret_z85);
   socket.set(zmq::sockopt::zap_domain, domain);
+  // A peer that opens a connection and never finishes the handshake holds
+  // its session only this long (libzmq's default is 30 s).
+  socket.set(zmq::sockopt::handshake_ivl, 5000);
   // Each socket's monitor gets its own inproc name within this context.
   const std::string name = "inproc://loom-zap-monitor-" + std::to_string(watches_.size());
   if (zmq_socket_monitor(socket.handle(), name.c_str(), kHandshakeFailures) != 0) throw zmq::error_t();
