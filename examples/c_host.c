@@ -1,7 +1,8 @@
 /* A plain-C host for a Loom backend plugin (C99 + POSIX, no Loom library):
- *   loom_c_host path/to/libloom_cpu.so '{"model": "m.gguf", "endpoint": "ipc:///tmp/loom.sock"}' [prompt]
+ *   loom_c_host path/to/libloom_cpu.so '{"model": "m.gguf"}' [prompt]
  * With a prompt: runs it in-process (greedy, 16 tokens), printing the deltas.
- * With an endpoint in the config: serves it until SIGTERM/SIGINT, then drains. */
+ * Without one: prints the stats and waits for SIGTERM/SIGINT, then drains.
+ * (Network doors, e.g. ZeroMQ, are the host's: `loom serve` composes them.) */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -64,7 +65,7 @@ static void serve_until_signal(loom_backend* backend, sigset_t* signals) {
   loom_text* stats = NULL;
   int sig = 0;
   if (!failed(api->stats(backend, &stats), "stats")) {
-    printf("serving; stats: %s\n", stats->data);
+    printf("ready; stats: %s\n", stats->data);
     api->text_free(stats);
   }
   fflush(stdout);
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   if (failed(api->create(argv[2], strlen(argv[2]), &backend), "create")) return 1;
   int rc = failed(api->start(backend), "start");
   if (!rc && argc > 3) rc = run_prompt(backend, argv[3]);
-  if (!rc && strstr(argv[2], "\"endpoint\"")) serve_until_signal(backend, &signals);
+  if (!rc && argc <= 3) serve_until_signal(backend, &signals);
   failed(api->drain(backend, 30000), "drain");
   api->destroy(backend);
   dlclose(lib);

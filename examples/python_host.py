@@ -2,7 +2,6 @@
 """A Python host for a Loom backend plugin through ctypes (standard library only).
 
     python3 python_host.py --backend build/lib/libloom_cpu.so --model m.gguf [--prompt "..."]
-        [--endpoint ipc:///tmp/loom.sock]   # then serves until Ctrl-C / SIGTERM, and drains
 
 The ctypes structures mirror plugin_api/include/loom/plugin.h (ABI 1.0). The
 ABI is append-only, so a host that knows fewer fields than the plugin still
@@ -184,7 +183,6 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--prompt", default="The capital of France is")
     ap.add_argument("--max-tokens", type=int, default=12)
-    ap.add_argument("--endpoint")
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
 
@@ -195,8 +193,6 @@ def main():
     print(f"plugin {plugin.api.backend_name.decode()} ABI {plugin.api.abi_major}.{plugin.api.abi_minor}")
     print("probe:", plugin.probe())
     config = {"model": args.model, "kv_cache_bytes": 100_000_000, "max_context": 1024}
-    if args.endpoint:
-        config["endpoint"] = args.endpoint
     backend = plugin.create(config)
     failures = []
     try:
@@ -214,9 +210,6 @@ def main():
             failures.append("tokenize/detokenize round trip changed the prompt")
         if stats.get("jobs_finished", 0) < 1:
             failures.append(f"stats say no job finished: {stats}")
-        if args.endpoint:
-            print("serving on", stats["endpoint"]["address"], "- Ctrl-C to stop")
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
         plugin.check(plugin.api.drain(backend, 30000))
         plugin.api.destroy(backend)

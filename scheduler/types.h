@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "contract/finish_reason.h"
+
 namespace loom::sched {
 
 using RequestId = uint64_t;
@@ -15,15 +17,12 @@ using BlockId = int32_t;
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
-// Why a request left the scheduler. Exactly one per request.
-enum class FinishReason : uint8_t {
-  kStop,       // the caller saw EOS / a stop sequence (flag in update())
-  kLength,     // max_new_tokens reached (the scheduler decides, in update())
-  kCancelled,  // cancel(id); reported by the next schedule()
-  kDeadline,   // its deadline passed; reported by the schedule() that saw it
-};
-
-std::string_view finish_reason_name(FinishReason reason);
+// Why a request left the scheduler, exactly one per request: the engine
+// contract's enum (contract/finish_reason.h). kStop: the caller saw EOS or a
+// stop sequence (flag in update()); kLength: max_new_tokens reached (decided
+// in update()); kCancelled: cancel(id), reported by the next schedule();
+// kDeadline: reported by the schedule() that saw it pass.
+using loom::FinishReason;
 
 enum class RequestState : uint8_t {
   kWaiting,    // queued, never admitted (or admitted and not yet holding blocks)

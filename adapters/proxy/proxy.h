@@ -32,7 +32,7 @@ class ProxyError : public std::runtime_error {
 struct ProxyOptions {
   std::string frontend = "tcp://127.0.0.1:5555";  // ROUTER for clients ("...:*" picks a port)
   std::string backend = "tcp://127.0.0.1:5556";   // ROUTER for workers
-  zmq_proto::Limits limits;                       // client frames are validated as a backend would
+  zmq_proto::Limits limits;                       // frame size and id length (jobs are checked by the worker)
   // Heartbeats both ways every `heartbeat`; a worker silent for
   // `heartbeat_timeout` is dead (0: 5 x heartbeat, as PROTOCOL.md says).
   std::chrono::milliseconds heartbeat{1000};

@@ -43,7 +43,7 @@ void Proxy::Impl::on_client_frame(const std::string& client, std::string_view fr
     it->second.last_seen = Clock::now();
     it->second.gone = false;  // a client we had given up on speaks again
   }
-  zp::Decoded d = zp::parse_client_frame(frame, options_.limits);
+  zp::Decoded d = zp::decode_client_frame(frame, options_.limits);
   if (d.error) return reject(client, d.id, d.error->code, d.error->message, d.error->field);
   if (std::holds_alternative<JobRequest>(d.message)) {
     accept_generate(client, *d.id, frame);

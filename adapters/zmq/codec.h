@@ -12,13 +12,20 @@ namespace loom::zmq_proto {
 
 // ---- backend side: client frames in, backend frames out ------------------
 
-// Decodes one client frame (types and structure; no range checks). Never
-// throws for bad input: a rejected frame comes back with `error` set.
+// Decodes one client frame (types and structure; no range checks: a job's
+// fields are checked once, at the contract's door, and its refusal comes back
+// as an error event). Never throws for bad input: a rejected frame comes
+// back with `error` set.
 Decoded decode_client_frame(std::string_view frame, const Limits& limits);
 
-// decode_client_frame + validate_job (validate.h) for `generate`: what the
-// endpoint and the fuzzer call.
-Decoded parse_client_frame(std::string_view frame, const Limits& limits);
+// The v1 name of a contract request field (contract/validate.h):
+// "top_p" -> "params.top_p", "stop[2]" -> "params.stop[2]",
+// "prompt_tokens" -> "input_ids"; others ("prompt", "messages[0].role",
+// "id", "priority", "deadline_ms") are the same on the wire.
+std::string wire_field(std::string_view contract_field);
+// A refusal in v1 terms: the field mapped, and the message's leading field
+// name with it ("top_p must be ..." -> "params.top_p must be ...").
+ProtocolError wire_error(ErrorCode code, std::string_view contract_field, std::string_view message);
 
 // Endpoint-level counts that ride along with the engine's in replies.
 struct StatsReply {

@@ -3,7 +3,6 @@
 
 #include "adapters/zmq/codec.h"
 #include "adapters/zmq/msgpack_read.h"
-#include "adapters/zmq/validate.h"
 
 namespace loom::zmq_proto {
 
@@ -180,14 +179,6 @@ Decoded decode_client_frame(std::string_view frame, const Limits& limits) {
     d.error = std::move(f.error);
   } catch (const std::bad_alloc&) {
     d.error = ProtocolError{ErrorCode::kTooLong, "", "frame too large to decode"};
-  }
-  return d;
-}
-
-Decoded parse_client_frame(std::string_view frame, const Limits& limits) {
-  Decoded d = decode_client_frame(frame, limits);
-  if (!d.error) {
-    if (const auto* job = std::get_if<JobRequest>(&d.message)) d.error = validate_job(*job, limits);
   }
   return d;
 }

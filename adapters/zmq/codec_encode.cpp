@@ -119,6 +119,25 @@ std::optional<ErrorCode> parse_error_code(std::string_view name) {
   return std::nullopt;
 }
 
+std::string wire_field(std::string_view field) {
+  static constexpr std::string_view kParams[] = {
+      "max_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "stop_token_ids", "ignore_eos",
+      "repetition_penalty", "presence_penalty", "frequency_penalty", "penalty_last_n", "logprobs"};
+  if (field == "prompt_tokens") return "input_ids";
+  if (field == "top_logprobs") return "params.logprobs";
+  const std::string_view base = field.substr(0, field.find('['));
+  for (std::string_view p : kParams)
+    if (base == p) return "params." + std::string(field);
+  return std::string(field);
+}
+
+ProtocolError wire_error(ErrorCode code, std::string_view field, std::string_view message) {
+  ProtocolError e{code, wire_field(field), std::string(message)};
+  if (!field.empty() && e.field != field && message.substr(0, field.size()) == field)
+    e.message = e.field + std::string(message.substr(field.size()));
+  return e;
+}
+
 std::string encode_event(const JobEvent& e, std::string_view client_id, bool with_text) {
   msgpack::sbuffer buf;
   Packer pk(buf);
@@ -131,7 +150,7 @@ std::string encode_event(const JobEvent& e, std::string_view client_id, bool wit
       pack_done(pk, e, client_id, with_text);
       break;
     case JobEvent::Kind::kError:
-      return encode_error(std::string(client_id), ProtocolError{e.error_code, "", e.message});
+      return encode_error(std::string(client_id), wire_error(e.error_code, e.field, e.message));
   }
   return take(buf);
 }

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "adapters/zmq/protocol.h"
-#include "backends/common/engine/engine_api.h"
+#include "contract/engine_api.h"
 
 namespace loom {
 

@@ -90,7 +90,7 @@ void ZmqEndpoint::Impl::handle_client_frame(const std::string& client, std::stri
   ClientState& state = clients_[client];
   state.last_seen = Clock::now();
   state.gone = false;  // a client we had given up on speaks again
-  zp::Decoded d = zp::parse_client_frame(frame, options_.limits);
+  zp::Decoded d = zp::decode_client_frame(frame, options_.limits);
   if (!d.ignored_fields.empty() && spdlog::should_log(spdlog::level::debug)) {
     std::string list;
     for (const auto& f : d.ignored_fields) list += (list.empty() ? "" : ", ") + f;
@@ -129,7 +129,7 @@ void ZmqEndpoint::Impl::handle_generate(const std::string& client, ClientState& 
                       std::to_string(state.jobs.size()) + ")");
   }
   // Engine ids are unique across clients; the client's id rides in the callback.
-  job.id = std::to_string(next_job_seq_++) + ":" + client_id;
+  job.id = "zmq:" + std::to_string(next_job_seq_++);
   state.jobs[client_id] = JobEntry{job.id, job.stream};
   ++jobs_in_flight_;
   publish_in_flight();

@@ -4,7 +4,9 @@
 // job per step on its own thread, then done/length. Prompt "hang" never
 // finishes until cancelled; input_ids [i...] behave like prompt "ids".
 // Honors the EngineApi contract: callbacks on the engine thread, never inside
-// submit; exactly one terminal event; stream == false gives one done.
+// submit; exactly one terminal event; stream == false gives one done; a job
+// that fails the contract's check (validate_job, what a backend's C ABI door
+// runs) is refused with that JobError, as a real backend would refuse it.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -14,7 +16,8 @@
 #include <set>
 #include <thread>
 
-#include "backends/common/engine/engine_api.h"
+#include "contract/engine_api.h"
+#include "contract/validate.h"
 
 namespace loom::testing {
 
@@ -39,6 +42,7 @@ class FakeEngine : public EngineApi {
     if (const auto* p = std::get_if<std::string>(&job.request.prompt.value)) job.prompt = *p;
     else job.prompt = "ids";
     job.overloaded = jobs_.size() >= capacity_;
+    job.refusal = validate_job(job.request);
     submitted_.insert(job.request.id);
     jobs_.push_back(std::move(job));
     cv_.notify_all();
@@ -62,6 +66,19 @@ class FakeEngine : public EngineApi {
     return s;
   }
   EngineHealth health() const override { return EngineHealth{true, 0.0, "fake engine"}; }
+  ModelInfo model_info() const override { return ModelInfo{"fake", 4096, 256, {0}}; }
+  // Bytes as token ids: enough for a door's tokenize/detokenize round trip.
+  std::vector<int32_t> tokenize(const std::string& text, bool, bool) const override {
+    return std::vector<int32_t>(text.begin(), text.end());
+  }
+  std::string detokenize(const std::vector<int32_t>& ids) const override {
+    std::string out;
+    for (int32_t id : ids) {
+      if (id < 0 || id >= 256) throw EngineInputError("id " + std::to_string(id) + " is outside [0, 256)");
+      out.push_back(static_cast<char>(id));
+    }
+    return out;
+  }
 
   // Ids (engine-side) that were cancelled while in flight.
   std::set<std::string> cancelled() const {
@@ -87,6 +104,7 @@ class FakeEngine : public EngineApi {
     std::vector<int32_t> ids;
     bool cancel = false;
     bool overloaded = false;
+    std::optional<JobError> refusal;
   };
 
   // One step: every job advances by one token or finishes. Callbacks run
@@ -116,6 +134,14 @@ class FakeEngine : public EngineApi {
   static bool advance(Job& j, std::vector<std::pair<JobCallback, JobEvent>>& out) {
     JobEvent ev;
     ev.id = j.request.id;
+    if (j.refusal) {
+      ev.kind = JobEvent::Kind::kError;
+      ev.error_code = j.refusal->code;
+      ev.field = j.refusal->field;
+      ev.message = j.refusal->message;
+      out.emplace_back(j.callback, std::move(ev));
+      return true;
+    }
     if (j.overloaded) {
       ev.kind = JobEvent::Kind::kError;
       ev.error_code = ErrorCode::kOverloaded;

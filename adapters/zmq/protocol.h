@@ -8,29 +8,18 @@
 #include <string>
 #include <variant>
 
-#include "backends/common/engine/engine_api.h"
-#include "backends/common/sampling/sampling_params.h"
+#include "contract/engine_api.h"
+#include "contract/sampling_params.h"
 
 namespace loom::zmq_proto {
 
 inline constexpr int kProtocolVersion = 1;
 
-// Static bounds checked before a job reaches the engine (the engine itself
-// checks what depends on the model: prompt tokens and max_tokens vs context).
+// What the transport bounds before decoding further. A job's own fields are
+// checked once, at the contract's door (contract/validate.h, JobLimits).
 struct Limits {
-  size_t max_frame_bytes = 1 << 20;      // whole msgpack frame
-  size_t max_id_bytes = 128;             // `id`
-  size_t max_prompt_bytes = 512 << 10;   // `prompt`, and the sum of `messages[].content`
-  size_t max_input_ids = 65536;          // `input_ids` length
-  size_t max_messages = 1024;            // `messages` length
-  size_t max_role_bytes = 64;            // `messages[].role`
-  size_t max_stop_strings = 16;          // `params.stop` length
-  size_t max_stop_bytes = 256;           // each `params.stop` entry
-  size_t max_stop_token_ids = 64;        // `params.stop_token_ids` length
-  int32_t max_tokens = 1 << 20;          // `params.max_tokens` upper bound
-  int32_t max_logprobs = sampling::kMaxTopLogprobs;  // `params.logprobs`
-  int64_t max_deadline_ms = 24LL * 3600 * 1000;      // `deadline_ms`
-  int32_t max_priority = 1000;           // |priority|
+  size_t max_frame_bytes = 1 << 20;  // whole msgpack frame
+  size_t max_id_bytes = 128;         // `id` (it routes replies, so the transport reads it)
 };
 
 // One rejected frame. `field` is a dotted path ("params.top_p",

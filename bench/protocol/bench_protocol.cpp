@@ -38,7 +38,7 @@ void bench_codec() {
   zp::Limits limits;
   auto t = Clock::now();
   size_t sink = 0;
-  for (int i = 0; i < n; ++i) sink += zp::parse_client_frame(frame, limits).ignored_fields.size();
+  for (int i = 0; i < n; ++i) sink += zp::decode_client_frame(frame, limits).ignored_fields.size();
   const double decode_ns = ns_since(t) / n;
   loom::JobEvent delta;
   delta.text = " the";

@@ -89,7 +89,7 @@ std::unique_ptr<loom::Engine> make_engine(loom::CpuModel& model, const ServerArg
   // One step fills at most one forward pass (the scheduler checks >= max_num_seqs).
   config.max_batched_tokens = model.max_batch_tokens();
   config.max_pending_jobs = 4096;  // the load generator, not the engine, bounds the queue
-  loom::ModelFacts facts{&model.tokenizer(), model.chat_template(), model.config().n_vocab};
+  loom::ModelFacts facts{model.config().name, &model.tokenizer(), model.chat_template(), model.config().n_vocab};
   return std::make_unique<loom::Engine>(config, std::make_unique<loom::CpuExecutor>(model), facts);
 }
 

@@ -79,7 +79,7 @@ inline CpuModel* engine_model() {
 
 inline std::unique_ptr<Engine> make_engine(CpuModel& model, EngineConfig config = {}) {
   config.max_batched_tokens = std::min(config.max_batched_tokens, model.max_batch_tokens());
-  ModelFacts facts{&model.tokenizer(), model.chat_template(), model.config().n_vocab};
+  ModelFacts facts{model.config().name, &model.tokenizer(), model.chat_template(), model.config().n_vocab};
   return std::make_unique<Engine>(config, std::make_unique<CpuExecutor>(model), facts);
 }
 

@@ -83,14 +83,13 @@ TEST(EngineLifecycle, BadJobsGetPreciseErrors) {
   ids.prompt.value = std::vector<int32_t>{1, 2, 999999};
   engine->submit(ids, events.callback());
   engine->submit(text_job("long", "hello", 4000), events.callback());
-  JobRequest nan = text_job("nan", "hello", 5);
-  nan.params.sampling.temperature = std::nanf("");
-  engine->submit(nan, events.callback());
+  // (Field ranges such as a NaN temperature are the contract door's check:
+  // tests/contract/validate_test.cpp. The engine checks what needs the model.)
   JobRequest keep = text_job("dup", "hello there", 30);
   keep.params.ignore_eos = true;
   engine->submit(keep, events.callback());
   engine->submit(text_job("dup", "again", 5), events.callback());
-  ASSERT_TRUE(events.wait_finished(6));
+  ASSERT_TRUE(events.wait_finished(5));
   auto error_of = [&](const std::string& id) {
     for (const auto& e : events.get(id).events)
       if (e.kind == JobEvent::Kind::kError) return std::make_pair(e.error_code, e.message);
@@ -101,8 +100,6 @@ TEST(EngineLifecycle, BadJobsGetPreciseErrors) {
   EXPECT_EQ(error_of("ids").first, ErrorCode::kBadRequest);
   EXPECT_NE(error_of("ids").second.find("999999"), std::string::npos);
   EXPECT_EQ(error_of("long").first, ErrorCode::kTooLong);
-  EXPECT_EQ(error_of("nan").first, ErrorCode::kBadRequest);
-  EXPECT_NE(error_of("nan").second.find("temperature"), std::string::npos);
   EXPECT_NE(error_of("dup").second.find("already in flight"), std::string::npos);
   // The first "dup" still completes normally: 2 terminal events under that id.
   EXPECT_EQ(events.get("dup").terminals, 2);

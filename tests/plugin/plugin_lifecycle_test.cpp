@@ -1,25 +1,28 @@
-// Lifecycle with the real model: submit needs start, the ZeroMQ endpoint and
-// in-process submit share one engine, drain closes the door, budgets that
-// cannot work are refused with numbers, and the scalar-reference build runs.
+// Lifecycle with the real model: submit needs start, drain closes the door,
+// a ZeroMQ endpoint over a PluginEngine and in-process jobs share one engine,
+// budgets that cannot work are refused with numbers, and the
+// scalar-reference build runs.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <future>
+
 #include "adapters/zmq/client.h"
+#include "adapters/zmq/endpoint.h"
+#include "contract/plugin_engine.h"
 #include "tests/plugin/plugin_collector.h"
 #include "tests/plugin/plugin_paths.h"
 
 namespace ph = loom::plugin_host;
 using loom::test::PluginCollector;
 
-TEST(PluginLifecycle, EndpointAndInProcessShareTheEngine) {
+TEST(PluginLifecycle, SubmitNeedsStartAndDrainClosesTheDoor) {
   LOOM_REQUIRE_PLUGIN_MODEL();
   auto lib = ph::Library::open(loom::test::cpu_plugin_path());
-  const std::string address = "ipc:///tmp/loom-plugin-test-" + std::to_string(getpid()) + ".sock";
-  ph::Backend backend = lib->create(loom::test::plugin_test_config(", \"endpoint\": \"" + address + "\""));
-
+  ph::Backend backend = lib->create(loom::test::plugin_test_config(""));
   PluginCollector c;
   const std::string early = "early", prompt = "Hello, my name is";
   try {
@@ -29,30 +32,9 @@ TEST(PluginLifecycle, EndpointAndInProcessShareTheEngine) {
     EXPECT_EQ(e.code(), LOOM_ERR_UNAVAILABLE);
   }
   backend.start();
-
   const std::string local = "local";
-  backend.submit(loom::test::greedy_text_request(local, prompt, 8), PluginCollector::callback, &c);
-  loom::ZmqClient client({.endpoint = address});
-  loom::JobRequest job;
-  job.id = "remote";
-  job.prompt.value = prompt;
-  job.params.max_tokens = 8;
-  job.params.sampling.temperature = 0.0f;
-  auto stream = client.generate(std::move(job));
-  std::vector<int32_t> remote_ids;
-  std::optional<loom::JobEvent> last;
-  while (auto ev = stream.next()) {
-    remote_ids.insert(remote_ids.end(), ev->token_ids.begin(), ev->token_ids.end());
-    last = ev;
-  }
-  ASSERT_TRUE(last && last->kind == loom::JobEvent::Kind::kDone) << (last ? last->message : "no event");
+  backend.submit(loom::test::greedy_text_request(local, prompt, 4), PluginCollector::callback, &c);
   ASSERT_TRUE(c.wait_terminals(1));
-  EXPECT_EQ(c.get(local).ids, remote_ids) << "same greedy job, same engine, same tokens";
-
-  auto stats = nlohmann::json::parse(backend.stats_json());
-  EXPECT_EQ(stats["endpoint"]["address"], address);
-  EXPECT_GE(stats["jobs_finished"].get<int64_t>(), 2);
-
   backend.drain(std::chrono::seconds(10));
   const std::string late = "late";
   try {
@@ -63,6 +45,60 @@ TEST(PluginLifecycle, EndpointAndInProcessShareTheEngine) {
   }
   EXPECT_EQ(nlohmann::json::parse(backend.stats_json())["state"], "drained");
   EXPECT_EQ(backend.tokenize("hi").size(), 1u) << "the tokenizer works in every state";
+}
+
+// The host's composition (what `loom serve` does): a ZeroMQ endpoint over a
+// PluginEngine, and in-process jobs through the same PluginEngine, share the
+// backend's one engine and give the same greedy tokens.
+TEST(PluginLifecycle, EndpointOverPluginEngineSharesTheEngine) {
+  LOOM_REQUIRE_PLUGIN_MODEL();
+  auto lib = ph::Library::open(loom::test::cpu_plugin_path());
+  const std::string address = "ipc:///tmp/loom-plugin-test-" + std::to_string(getpid()) + ".sock";
+  loom::PluginEngine engine(lib->create(loom::test::plugin_test_config("")));
+  engine.start();
+  loom::EndpointOptions options;
+  options.address = address;
+  loom::ZmqEndpoint endpoint(engine, options);
+
+  const std::string prompt = "Hello, my name is";
+  auto greedy = [&](std::string id) {
+    loom::JobRequest job;
+    job.id = std::move(id);
+    job.prompt.value = prompt;
+    job.params.max_tokens = 8;
+    job.params.sampling.temperature = 0.0f;
+    return job;
+  };
+  std::promise<loom::JobEvent> local_done;
+  std::vector<int32_t> local_ids;
+  engine.submit(greedy("local"), [&](const loom::JobEvent& ev) {
+    local_ids.insert(local_ids.end(), ev.token_ids.begin(), ev.token_ids.end());
+    if (ev.kind != loom::JobEvent::Kind::kDelta) local_done.set_value(ev);
+  });
+  loom::ZmqClient client({.endpoint = address});
+  auto stream = client.generate(greedy("remote"));
+  std::vector<int32_t> remote_ids;
+  std::optional<loom::JobEvent> last;
+  while (auto ev = stream.next()) {
+    remote_ids.insert(remote_ids.end(), ev->token_ids.begin(), ev->token_ids.end());
+    last = ev;
+  }
+  ASSERT_TRUE(last && last->kind == loom::JobEvent::Kind::kDone) << (last ? last->message : "no event");
+  EXPECT_EQ(local_done.get_future().get().kind, loom::JobEvent::Kind::kDone);
+  EXPECT_EQ(local_ids, remote_ids) << "same greedy job, same engine, same tokens";
+  EXPECT_GE(engine.stats().jobs_finished, 2);
+  EXPECT_EQ(endpoint.address(), address);
+
+  // A refusal at the contract's door reaches a ZeroMQ client in v1 names.
+  auto bad = greedy("bad");
+  bad.params.sampling.top_p = 1.5f;
+  auto refused = client.generate(std::move(bad));
+  auto ev = refused.next();
+  ASSERT_TRUE(ev && ev->kind == loom::JobEvent::Kind::kError);
+  EXPECT_EQ(ev->error_code, loom::ErrorCode::kBadRequest);
+  EXPECT_NE(ev->message.find("params.top_p must be in (0, 1]"), std::string::npos) << ev->message;
+  endpoint.drain(std::chrono::seconds(5));
+  engine.drain(std::chrono::seconds(5));
 }
 
 TEST(PluginLifecycle, ImpossibleBudgetIsRefusedWithTheNumbers) {

@@ -178,7 +178,8 @@ TEST_F(PluginModel, StatsJsonParsesAndSizesTheCacheFromTheBudget) {
   EXPECT_EQ(stats["startup"]["kv_bytes"], 73728000);
   EXPECT_EQ(stats["backend"], "cpu");
   EXPECT_EQ(stats["state"], "started");
-  EXPECT_TRUE(stats["endpoint"].is_null());
+  EXPECT_EQ(stats["model"]["max_context"], 1024) << stats["model"].dump();
+  EXPECT_EQ(stats["model"]["n_vocab"], 49152);
   EXPECT_TRUE(stats["health"]["ok"].get<bool>());
 }
 

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "backends/common/sampling/sampler.h"
-#include "backends/common/sampling/sampling_params.h"
+#include "contract/sampling_params.h"
 
 namespace loom::sampling {
 namespace {

@@ -1,8 +1,10 @@
-// decode_client_frame + validate_job: accepted frames map field by field;
-// every rejection names its field and code (PROTOCOL.md "Errors").
+// decode_client_frame, then the contract's check mapped onto v1 names:
+// accepted frames map field by field; every rejection names its field and
+// code (PROTOCOL.md "Errors").
 #include <gtest/gtest.h>
 
 #include "adapters/zmq/codec.h"
+#include "tests/zmq/checked_decode.h"
 #include "tests/zmq/msgpack_builder.h"
 
 namespace loom::zmq_proto {
@@ -12,7 +14,7 @@ using test::Array;
 using test::Map;
 using test::pack;
 
-Decoded parse(const test::Value& v, const Limits& limits = {}) { return parse_client_frame(pack(v), limits); }
+Decoded parse(const test::Value& v, const Limits& limits = {}) { return test::checked_decode(pack(v), limits); }
 
 TEST(ZmqDecode, FullGenerateMapsEveryField) {
   Map params{{"max_tokens", 7}, {"temperature", 0.5}, {"top_p", 0.9}, {"top_k", 40},
@@ -215,7 +217,7 @@ std::vector<Rejection> rejections() {
 TEST(ZmqDecode, EveryRejectionNamesItsFieldAndCode) {
   for (const Rejection& r : rejections()) {
     SCOPED_TRACE(r.name);
-    Decoded d = parse_client_frame(r.frame, Limits{});
+    Decoded d = test::checked_decode(r.frame, Limits{});
     ASSERT_TRUE(d.error) << "accepted";
     EXPECT_EQ(wire_name(d.error->code), std::string(wire_name(r.code)));
     EXPECT_EQ(d.error->field, r.field) << d.error->message;
@@ -227,7 +229,7 @@ TEST(ZmqDecode, EveryRejectionNamesItsFieldAndCode) {
 TEST(ZmqDecode, OversizedFrameIsTooLongBeforeDecoding) {
   Limits limits;
   limits.max_frame_bytes = 100;
-  Decoded d = parse_client_frame(pack(test::generate_frame("j", std::string(200, 'a'))), limits);
+  Decoded d = test::checked_decode(pack(test::generate_frame("j", std::string(200, 'a'))), limits);
   ASSERT_TRUE(d.error);
   EXPECT_EQ(d.error->code, ErrorCode::kTooLong);
   EXPECT_NE(d.error->message.find("exceeds the limit of 100"), std::string::npos);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "adapters/zmq/codec.h"
+#include "tests/zmq/checked_decode.h"
 #include "tests/zmq/msgpack_builder.h"
 
 namespace loom::zmq_proto {
@@ -155,7 +156,7 @@ TEST(ZmqClientCodec, GenerateRoundTripsThroughTheBackendDecoder) {
   r.params.logprobs = 2;
   r.stream = false;
   r.deadline = std::chrono::milliseconds(100);
-  Decoded d = parse_client_frame(encode_generate(r), Limits{});
+  Decoded d = test::checked_decode(encode_generate(r), Limits{});
   ASSERT_FALSE(d.error) << d.error->message;
   const auto& back = std::get<JobRequest>(d.message);
   EXPECT_EQ(back.id, "rt");
@@ -167,7 +168,7 @@ TEST(ZmqClientCodec, GenerateRoundTripsThroughTheBackendDecoder) {
   EXPECT_FALSE(back.stream);
   EXPECT_EQ(back.deadline->count(), 100);
   EXPECT_TRUE(d.ignored_fields.empty());
-  EXPECT_EQ(std::get<CancelRequest>(parse_client_frame(encode_cancel("z"), Limits{}).message).id, "z");
+  EXPECT_EQ(std::get<CancelRequest>(test::checked_decode(encode_cancel("z"), Limits{}).message).id, "z");
 }
 
 TEST(ZmqClientCodec, ServerFramesDecode) {

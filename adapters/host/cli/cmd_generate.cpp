@@ -1,53 +1,48 @@
-// loom generate: one prompt in, one streamed completion out, then tokens/s.
+// loom generate: one prompt in, one streamed completion out, through a
+// backend .so and the same engine `loom serve` runs.
 #include <cstdio>
 #include <memory>
 
+#include "adapters/host/cli/backend_options.h"
 #include "adapters/host/cli/commands.h"
-#include "adapters/host/cli/model_options.h"
-#include "backends/common/chat/chat_template.h"
+#include "adapters/host/cli/job_options.h"
 
 namespace loom::cli {
 namespace {
 
 struct GenerateArgs {
-  ModelOptions model;
+  BackendOptions backend;
+  JobParams params;
   std::string prompt;
   bool chat = false;
 };
 
-void print_speed(size_t prompt_tokens, const GenerateResult& r) {
-  std::fprintf(stderr, "\n[%zu prompt tokens, %.1f tok/s prefill | %zu tokens, %.1f tok/s decode | %s]\n",
-               prompt_tokens, prompt_tokens / std::max(r.prefill_seconds, 1e-9), r.tokens.size(),
-               r.tokens.size() / std::max(r.decode_seconds, 1e-9), r.finish_reason.c_str());
-}
-
 void run_generate(const GenerateArgs& args) {
-  auto model = load_model_with_progress(args.model);
-  const Tokenizer& tok = model->tokenizer();
-  std::vector<int32_t> prompt;
+  auto engine = open_engine(args.backend, "loom generate");
+  JobRequest request;
+  request.id = "generate";
   if (args.chat) {
-    const ChatMessage message{"user", args.prompt};
-    const std::string text = render_chat(model->chat_template(), std::span(&message, 1), true,
-                                         tok.bos_id() >= 0 ? tok.token_text(tok.bos_id()) : "",
-                                         tok.eos_id() >= 0 ? tok.token_text(tok.eos_id()) : "");
-    prompt = tok.encode(text, /*add_special=*/false, /*parse_special=*/true);
+    request.prompt.value = std::vector<ChatTurn>{{"user", args.prompt}};
   } else {
-    prompt = tok.encode(args.prompt, /*add_special=*/true, /*parse_special=*/false);
+    request.prompt.value = args.prompt;
   }
-  SingleSequence seq(*model);
-  auto result = generate(*model, seq, prompt, args.model.generate, [](std::string_view text) {
+  request.params = args.params;
+  request.params.sampling.top_logprobs = request.params.logprobs;
+  const JobEvent done = run_job(*engine, std::move(request), [](std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   });
-  print_speed(prompt.size(), result);
+  report_job(done);
 }
 
 }  // namespace
 
 void add_generate_command(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
+  args->backend.default_max_num_seqs = 1;
   auto* cmd = app.add_subcommand("generate", "complete one prompt, streamed to stdout");
-  add_model_options(*cmd, args->model);
+  add_backend_options(*cmd, args->backend);
+  add_job_options(*cmd, args->params);
   cmd->add_option("-p,--prompt", args->prompt, "the prompt text")->required();
   cmd->add_flag("--chat", args->chat, "wrap the prompt as a user message in the model's chat template");
   cmd->callback([args] { run_generate(*args); });

@@ -1,87 +1,139 @@
-// loom serve: host a backend plugin (.so) and let it serve its ZeroMQ
-// endpoint until SIGTERM or SIGINT, then drain.
+// loom serve: host a backend plugin (.so) and serve it through its doors
+// until SIGTERM or SIGINT, then drain. The doors live here, in the host, over
+// the backend's C ABI (PluginEngine), so each door works with every backend.
 //   loom serve --backend build/lib/libloom_cpu.so --model M --endpoint ipc:///tmp/loom.sock
 //              [--proxy tcp://...] [--config-json '{"threads": 4}'] [--drain-timeout-ms 30000]
+//              [--curve-secret S.key_secret --curve-clients DIR | --insecure] [--ipc-mode 0660]
+//   (worker mode with CURVE: --proxy ADDR --curve-server-public B.key --curve-secret W.key_secret)
+// SIGHUP re-reads --curve-clients.
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "adapters/host/cli/backend_options.h"
 #include "adapters/host/cli/commands.h"
-#include "plugin_api/include/loom/plugin_host.hpp"
+#include "adapters/zmq/bind_policy.h"
+#include "adapters/zmq/endpoint.h"
 
 namespace loom::cli {
 namespace {
 
 struct ServeArgs {
-  std::string backend, model, endpoint, proxy, config_json = "{}";
+  BackendOptions backend;
+  std::string endpoint, proxy;
   int64_t drain_timeout_ms = 30000;
+  std::string curve_secret, curve_clients, curve_server_public, ipc_mode = "0600";
+  bool insecure = false;
 };
 
-// The --config-json object with the flags laid over it (flags win).
-std::string build_config(const ServeArgs& a) {
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(a.config_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(std::string("--config-json is not valid JSON: ") + e.what());
-  }
-  if (!config.is_object()) throw std::invalid_argument("--config-json must be a JSON object");
-  if (!a.model.empty()) config["model"] = a.model;
-  if (!a.endpoint.empty()) config["endpoint"] = a.endpoint;
-  if (!a.proxy.empty()) config["proxy"] = a.proxy;
-  if (!config.contains("endpoint") && !config.contains("proxy"))
-    throw std::invalid_argument("serve needs --endpoint (bind) or --proxy (worker mode)");
-  return config.dump();
-}
-
-// Blocks SIGTERM/SIGINT in this thread, and so in every thread created after
-// it (the plugin's), so that wait_for_stop_signal() alone receives them.
+// Blocks SIGTERM/SIGINT/SIGHUP in this thread, and so in every thread created
+// after it (the plugin's), so that sigwait() alone receives them.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
 
+unsigned parse_ipc_mode(const std::string& text) {
+  size_t used = 0;
+  unsigned long mode = 0;
+  try {
+    mode = std::stoul(text, &used, 8);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || mode > 0777)
+    throw std::invalid_argument("--ipc-mode expects an octal file mode such as 0600 or 0660, got \"" + text + "\"");
+  return static_cast<unsigned>(mode);
+}
+
+EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engine) {
+  if (args.endpoint.empty() == args.proxy.empty())
+    throw std::invalid_argument("serve needs exactly one of --endpoint (bind) or --proxy (worker mode)");
+  EndpointOptions options;
+  options.address = args.endpoint;
+  options.proxy_address = args.proxy;
+  options.worker_name = std::string("loom-") + engine.api().backend_name;
+  const auto config = nlohmann::json::parse(backend_config(args.backend));
+  options.worker_capacity = config.value("max_num_seqs", 32);
+  options.curve_secret = args.curve_secret;
+  options.curve_clients_dir = args.curve_clients;
+  options.curve_server_public = args.curve_server_public;
+  options.insecure = args.insecure;
+  options.ipc_mode = parse_ipc_mode(args.ipc_mode);
+  return options;
+}
+
+// Until SIGTERM/SIGINT (returned); each SIGHUP re-reads the client keys.
+int wait_for_stop(const sigset_t& signals, ZmqEndpoint& endpoint) {
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) return sig;
+    try {
+      endpoint.reload_curve_clients();
+      std::fprintf(stderr, "loom serve: SIGHUP: client keys re-read\n");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "loom serve: SIGHUP: %s; keeping the old keys\n", e.what());
+    }
+  }
+}
+
+// Stops both: the endpoint stops accepting while the engine finishes what is
+// in flight; past the timeout the engine cancels the rest and the endpoint
+// forwards those terminal events before closing its socket.
+void drain_all(ZmqEndpoint& endpoint, PluginEngine& engine, std::chrono::milliseconds timeout) {
+  std::thread endpoint_drain([&] { endpoint.drain(timeout); });
+  engine.drain(timeout);
+  endpoint_drain.join();
+}
+
 void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
-  const std::string config = build_config(args);
-  auto lib = plugin_host::Library::open(args.backend);
-  const loom_plugin_api& api = lib->api();
-  std::fprintf(stderr, "loom serve: %s (ABI %u.%u): %s\n", api.backend_name, api.abi_major, api.abi_minor,
-               api.build_info);
-  std::fprintf(stderr, "loom serve: probe: %s\n", lib->probe().device);
-  plugin_host::Backend backend = lib->create(config);
-  backend.start();
-  const auto stats = nlohmann::json::parse(backend.stats_json());
-  std::fprintf(stderr, "loom serve: serving on %s\n", stats["endpoint"].value("address", "?").c_str());
-  int sig = 0;
-  sigwait(&stop, &sig);
+  // Refused before the model loads: the answer comes at once.
+  check_clear_bind(args.proxy.empty() ? args.endpoint : args.proxy, !args.curve_secret.empty(), args.insecure);
+  auto engine = open_engine(args.backend, "loom serve");
+  std::unique_ptr<ZmqEndpoint> endpoint;
+  try {
+    endpoint = std::make_unique<ZmqEndpoint>(*engine, endpoint_options(args, *engine));
+  } catch (const ZmqEndpointError& e) {
+    throw std::runtime_error("cannot serve '" + (args.proxy.empty() ? args.endpoint : args.proxy) + "': " + e.what());
+  }
+  std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
+  const int sig = wait_for_stop(stop, *endpoint);
   std::fprintf(stderr, "loom serve: %s: draining (up to %lld ms)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                static_cast<long long>(args.drain_timeout_ms));
-  backend.drain(std::chrono::milliseconds(args.drain_timeout_ms));
-  std::fprintf(stderr, "loom serve: drained, %lld jobs finished\n",
-               static_cast<long long>(nlohmann::json::parse(backend.stats_json())["jobs_finished"].get<int64_t>()));
+  drain_all(*endpoint, *engine, std::chrono::milliseconds(args.drain_timeout_ms));
+  std::fprintf(stderr, "loom serve: drained, %lld jobs finished\n", static_cast<long long>(engine->stats().jobs_finished));
 }
 
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
-  auto* cmd = app.add_subcommand("serve", "host a backend plugin and serve its ZeroMQ endpoint until SIGTERM");
-  cmd->add_option("--backend", args->backend, "path of the backend plugin, e.g. build/lib/libloom_cpu.so")
-      ->required();
-  cmd->add_option("-m,--model", args->model, "model file (the config's \"model\")");
+  auto* cmd = app.add_subcommand("serve", "host a backend plugin and serve it over ZeroMQ until SIGTERM");
+  add_backend_options(*cmd, args->backend);
   cmd->add_option("--endpoint", args->endpoint, "ZeroMQ address to bind, e.g. ipc:///tmp/loom.sock");
   cmd->add_option("--proxy", args->proxy, "worker mode: connect to this loom proxy instead of binding");
-  cmd->add_option("--config-json", args->config_json, "more config keys as a JSON object (see plugin_api/ABI.md)");
   cmd->add_option("--drain-timeout-ms", args->drain_timeout_ms, "how long jobs in flight may finish on stop")
       ->capture_default_str();
+  cmd->add_option("--curve-secret", args->curve_secret,
+                  "CURVE: this server's (or, with --proxy, this worker's) NAME.key_secret (loom keygen)");
+  cmd->add_option("--curve-clients", args->curve_clients,
+                  "CURVE: directory of admitted clients' NAME.key files (re-read on SIGHUP)");
+  cmd->add_option("--curve-server-public", args->curve_server_public,
+                  "CURVE worker mode: the proxy backend's public NAME.key");
+  cmd->add_flag("--insecure", args->insecure,
+                "serve a tcp:// address other machines can reach without CURVE (clear text, any peer)");
+  cmd->add_option("--ipc-mode", args->ipc_mode, "file mode of an ipc:// socket (octal)")->capture_default_str();
   cmd->callback([args] { run_serve(*args); });
 }
 

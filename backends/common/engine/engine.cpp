@@ -94,6 +94,28 @@ EngineHealth Engine::health() const {
   return h;
 }
 
+ModelInfo Engine::model_info() const {
+  ModelInfo m;
+  m.name = model_.name;
+  m.max_context = executor_->max_context();
+  m.n_vocab = model_.n_vocab;
+  const auto eog = model_.tokenizer->eog_ids();
+  m.eos_ids.assign(eog.begin(), eog.end());
+  return m;
+}
+
+std::vector<int32_t> Engine::tokenize(const std::string& text, bool add_special, bool parse_special) const {
+  return model_.tokenizer->encode(text, add_special, parse_special);
+}
+
+std::string Engine::detokenize(const std::vector<int32_t>& ids) const {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= model_.n_vocab)
+      throw EngineInputError("ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+                             " is outside the vocabulary [0, " + std::to_string(model_.n_vocab) + ")");
+  return model_.tokenizer->decode(ids);
+}
+
 void Engine::drain(std::chrono::milliseconds timeout) {
   std::call_once(drained_, [&] {
     accepting_ = false;

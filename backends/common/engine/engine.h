@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "backends/common/engine/engine_api.h"
+#include "contract/engine_api.h"
 #include "backends/common/engine/executor.h"
 #include "backends/common/engine/job_messages.h"
 #include "backends/common/tokenizer/tokenizer.h"
@@ -32,12 +32,11 @@ struct EngineConfig {
   int32_t max_batched_tokens = 512;  // tokens per step (<= the executor's max_batch_tokens)
   int32_t max_pending_jobs = 256;    // accepted and unfinished; more get `overloaded`
   int32_t max_preemptions = 2;       // per request, then it is admitted with reserved blocks
-  int32_t max_stop_strings = 16;
-  int32_t max_stop_bytes = 256;
   sched::PolicyKind policy = sched::PolicyKind::kContinuous;
 };
 
 struct ModelFacts {
+  std::string name;  // shown to clients (ModelInfo::name)
   const Tokenizer* tokenizer = nullptr;
   std::string chat_template;  // may be empty: `messages` jobs are then rejected
   int32_t n_vocab = 0;
@@ -52,6 +51,9 @@ class Engine final : public EngineApi {
   void cancel(const std::string& id) override;
   EngineStats stats() const override;
   EngineHealth health() const override;
+  ModelInfo model_info() const override;
+  std::vector<int32_t> tokenize(const std::string& text, bool add_special, bool parse_special) const override;
+  std::string detokenize(const std::vector<int32_t>& ids) const override;
 
   // Stops accepting (new jobs get `unavailable`), lets jobs in flight finish
   // for up to `timeout`, cancels the rest, and joins the threads. Idempotent.

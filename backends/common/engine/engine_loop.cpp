@@ -17,16 +17,6 @@ bool is_stop_token(const Tokenizer& tok, const JobParams& p, int32_t id) {
   return std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), id) != p.stop_token_ids.end();
 }
 
-FinishReason to_finish_reason(sched::FinishReason r) {
-  switch (r) {
-    case sched::FinishReason::kStop: return FinishReason::kStop;
-    case sched::FinishReason::kLength: return FinishReason::kLength;
-    case sched::FinishReason::kCancelled: return FinishReason::kCancelled;
-    case sched::FinishReason::kDeadline: return FinishReason::kDeadline;
-  }
-  return FinishReason::kStop;
-}
-
 TokenLogprobs to_logprobs(const sampling::SampleResult& r) {
   TokenLogprobs lp;
   lp.token = r.token;
@@ -124,6 +114,8 @@ void Engine::admit(NewJob job) {
     return post_output(std::move(msg));
   }
   engine_jobs_.emplace(job.rid, std::make_unique<EngineJob>(job.params));
+  std::lock_guard lock(stats_mu_);
+  stats_.prompt_tokens_total += static_cast<int64_t>(job.prompt.size());
 }
 
 void Engine::run_step() {
@@ -185,7 +177,7 @@ void Engine::report_finish(const sched::FinishedRequest& f) {
     OutMsg msg;
     msg.kind = OutMsg::Kind::kFinish;
     msg.rid = f.id;
-    msg.reason = to_finish_reason(f.reason);
+    msg.reason = f.reason;
     msg.first_scheduled = it->second->first_scheduled;
     msg.cached_tokens = it->second->cached_tokens;
     post_output(std::move(msg));
@@ -224,6 +216,9 @@ void Engine::publish_stats(const sched::StepPlan* plan, int64_t new_tokens) {
   stats_.kv_blocks_total = s.blocks_total;
   stats_.prefix_hit_rate = s.prefix_hit_rate();
   stats_.preemptions = s.preemptions;
+  stats_.prefix_query_tokens = s.prefix_query_tokens;
+  stats_.prefix_hit_tokens = s.prefix_hit_tokens;
+  stats_.generation_tokens_total += new_tokens;
   token_history_.emplace_back(now, new_tokens);
   while (!token_history_.empty() && now - token_history_.front().first > std::chrono::seconds(5))
     token_history_.pop_front();

@@ -15,6 +15,8 @@ const BackendHooks* g_hooks = nullptr;  // set once by get_api; one backend per 
 loom_error_code api_error_code(const loom_error* e) { return e ? e->code : LOOM_OK; }
 const char* api_error_message(const loom_error* e) { return e ? e->message.c_str() : ""; }
 void api_error_free(loom_error* e) { delete e; }
+const char* api_error_name(const loom_error* e) { return e ? e->name.c_str() : ""; }
+const char* api_error_field(const loom_error* e) { return e ? e->field.c_str() : ""; }
 
 loom_error* api_probe(loom_probe_info* info) {
   return guard([&] { backend_probe(*g_hooks, info); });
@@ -112,6 +114,8 @@ loom_plugin_api make_table(const BackendHooks& hooks) {
   t.detokenize = api_detokenize;
   t.text_free = text_free;
   t.stats = api_stats;
+  t.error_name = api_error_name;
+  t.error_field = api_error_field;
   return t;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,10 @@ struct BackendHooks {
   BackendParts (*create)(const PluginConfig& config);
 };
 
+// What clients see as the model's name: the GGUF's general.name, else the
+// file's name without its directory.
+std::string model_display_name(const std::string& path, const std::string& general_name);
+
 // A created backend's parts around a loaded model and its executor: the
 // engine limited to what the model's step can hold. Model: CpuModel,
 // CudaModel (tokenizer(), chat_template(), config().n_vocab, max_batch_tokens()).
@@ -47,7 +52,8 @@ BackendParts assemble(const PluginConfig& config, std::shared_ptr<Model> model,
   ec.max_num_seqs = config.max_num_seqs;
   ec.max_batched_tokens = std::min(config.max_batch_tokens, model->max_batch_tokens());
   ec.max_pending_jobs = config.max_pending_jobs;
-  const ModelFacts facts{&model->tokenizer(), model->chat_template(), model->config().n_vocab};
+  const ModelFacts facts{model_display_name(config.model, model->config().name), &model->tokenizer(),
+                         model->chat_template(), model->config().n_vocab};
   BackendParts parts;
   parts.tokenizer = &model->tokenizer();
   parts.report = std::move(report);

@@ -1,5 +1,6 @@
-// loom_backend, the opaque handle: the parsed config, the engine parts, the
-// ZeroMQ endpoint once started, and the table of in-process jobs.
+// loom_backend, the opaque handle: the parsed config, the engine parts and
+// the table of jobs in flight. (Doors such as the ZeroMQ endpoint live in
+// the host, over the C ABI: see adapters/README.md.)
 //
 // State machine: created -> started -> drained (-> destroyed). submit needs
 // `started`; tokenize, detokenize and stats work in every state.
@@ -9,20 +10,17 @@
 #include <string>
 #include <unordered_map>
 
-#include "adapters/zmq/endpoint.h"
 #include "backends/common/plugin/backend_hooks.h"
 
 namespace loom::plugin {
 
 // One in-process job, shared between the job table and its engine callback.
 struct InprocJob {
-  std::string id;  // the host's id (the engine sees kInprocPrefix + id)
+  std::string id;  // the host's id, also the engine's
   loom_job_callback callback;
   void* user_data;
-  int32_t n_top;   // requested logprobs alternatives
+  size_t n_top;    // requested logprobs alternatives
 };
-
-inline constexpr std::string_view kInprocPrefix = "inproc:";
 
 enum class BackendStateKind { kCreated, kStarted, kDrained };
 
@@ -32,7 +30,6 @@ struct loom_backend {
   const loom::plugin::BackendHooks* hooks = nullptr;
   loom::plugin::PluginConfig config;
   loom::plugin::BackendParts parts;
-  std::unique_ptr<loom::ZmqEndpoint> endpoint;  // destroyed before parts.engine
 
   // Guards `state`: submit holds it shared while handing a job to the engine,
   // drain takes it exclusively to close the door.

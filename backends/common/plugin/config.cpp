@@ -61,8 +61,6 @@ json parse_object(std::string_view text) {
 // Applies one common key; false when `key` is not a common key.
 bool apply_common(PluginConfig& c, const std::string& key, const json& v) {
   if (key == "model") c.model = read_string(v, key);
-  else if (key == "endpoint") c.endpoint = read_string(v, key);
-  else if (key == "proxy") c.proxy = read_string(v, key);
   else if (key == "threads") c.threads = read_int32(v, key, 0);
   else if (key == "kv_cache_fraction") c.kv_cache_fraction = read_fraction(v, key);
   else if (key == "kv_cache_bytes") c.kv_cache_bytes = read_int(v, key, 1, std::numeric_limits<int64_t>::max());
@@ -96,7 +94,6 @@ PluginConfig parse_config(std::string_view text, std::span<const std::string_vie
     bad("unknown key" + std::string(unknown.size() > 1 ? "s " : " ") + list);
   }
   if (c.model.empty()) bad("'model' (path of the model file) is required");
-  if (!c.endpoint.empty() && !c.proxy.empty()) bad("give either 'endpoint' (bind) or 'proxy' (worker mode), not both");
   return c;
 }
 

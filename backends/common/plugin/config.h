@@ -14,8 +14,6 @@ namespace loom::plugin {
 
 struct PluginConfig {
   std::string model;     // path of the model file
-  std::string endpoint;  // ZeroMQ ROUTER address to bind; empty: in-process only
-  std::string proxy;     // worker mode: connect to this proxy instead of binding
   int32_t threads = 0;                         // 0: every core
   std::optional<double> kv_cache_fraction;     // of the memory available at create
   std::optional<int64_t> kv_cache_bytes;       // absolute KV budget

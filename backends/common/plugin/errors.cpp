@@ -8,14 +8,14 @@
 
 namespace loom::plugin {
 
-loom_error* make_error(loom_error_code code, std::string message) noexcept {
+loom_error* make_error(loom_error_code code, std::string message, std::string name, std::string field) noexcept {
   try {
-    return new loom_error{code, std::move(message)};
+    return new loom_error{code, std::move(message), std::move(name), std::move(field)};
   } catch (...) {
     // Out of memory while reporting: a static error would be freed by
     // error_free, so retry with an empty message.
     try {
-      return new loom_error{LOOM_ERR_RESOURCE_EXHAUSTED, std::string()};
+      return new loom_error{LOOM_ERR_RESOURCE_EXHAUSTED, std::string(), std::string(), std::string()};
     } catch (...) {
       return nullptr;
     }
@@ -26,7 +26,7 @@ loom_error* error_from_current_exception() noexcept {
   try {
     throw;
   } catch (const PluginError& e) {
-    return make_error(e.code(), e.what());
+    return make_error(e.code(), e.what(), e.name(), e.field());
   } catch (const GgufError& e) {
     return make_error(LOOM_ERR_INVALID_ARGUMENT, std::string("model file: ") + e.what());
   } catch (const ModelError& e) {

@@ -13,6 +13,8 @@
 struct loom_error {
   loom_error_code code;
   std::string message;
+  std::string name;   // the contract's error name ("too_long"), or ""
+  std::string field;  // the request field at fault, or ""
 };
 
 namespace loom::plugin {
@@ -20,16 +22,21 @@ namespace loom::plugin {
 // Thrown inside the plugin; never crosses the boundary.
 class PluginError : public std::runtime_error {
  public:
-  PluginError(loom_error_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  PluginError(loom_error_code code, const std::string& message, std::string name = "", std::string field = "")
+      : std::runtime_error(message), code_(code), name_(std::move(name)), field_(std::move(field)) {}
   loom_error_code code() const { return code_; }
+  const std::string& name() const { return name_; }
+  const std::string& field() const { return field_; }
 
  private:
   loom_error_code code_;
+  std::string name_, field_;
 };
 
 // nullptr only if even this allocation fails (the host then sees success
 // with nothing done, which the callers below prevent by pre-checking).
-loom_error* make_error(loom_error_code code, std::string message) noexcept;
+loom_error* make_error(loom_error_code code, std::string message, std::string name = "",
+                       std::string field = "") noexcept;
 
 // Maps the exception in flight (inside a catch block) to an error object.
 loom_error* error_from_current_exception() noexcept;

@@ -2,7 +2,6 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 
 #include "backends/common/plugin/backend_state.h"
 #include "backends/common/plugin/errors.h"
@@ -22,6 +21,11 @@ void check_model_file(const std::string& path) {
 }
 
 }  // namespace
+
+std::string model_display_name(const std::string& path, const std::string& general_name) {
+  if (!general_name.empty()) return general_name;
+  return std::filesystem::path(path).filename().string();
+}
 
 void backend_probe(const BackendHooks& hooks, loom_probe_info* info) {
   require(info, "info");
@@ -48,20 +52,6 @@ void backend_start(loom_backend& b) {
   std::unique_lock lock(b.state_mu);
   if (b.state != BackendStateKind::kCreated)
     throw PluginError(LOOM_ERR_INVALID_ARGUMENT, "start: the backend was already started (or drained)");
-  if (!b.config.endpoint.empty() || !b.config.proxy.empty()) {
-    EndpointOptions options;
-    options.address = b.config.endpoint;
-    options.proxy_address = b.config.proxy;
-    options.worker_name = std::string("loom-") + b.hooks->name;
-    options.worker_capacity = b.config.max_num_seqs;
-    try {
-      b.endpoint = std::make_unique<ZmqEndpoint>(*b.parts.engine, options);
-    } catch (const ZmqEndpointError& e) {
-      throw PluginError(LOOM_ERR_UNAVAILABLE, std::string("start: cannot serve '") +
-                                                  (b.config.proxy.empty() ? b.config.endpoint : b.config.proxy) +
-                                                  "': " + e.what());
-    }
-  }
   b.state = BackendStateKind::kStarted;
 }
 
@@ -71,14 +61,9 @@ void backend_drain(loom_backend& b, int64_t timeout_ms) {
     if (b.state == BackendStateKind::kDrained) return;
     b.state = BackendStateKind::kDrained;  // in-process submits now fail at once
   }
-  const auto timeout = std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0));
-  // The endpoint stops accepting while the engine finishes everything in
-  // flight (both sources); past the timeout the engine cancels the rest and
-  // the endpoint forwards those terminal events before closing its socket.
-  std::thread endpoint_drain;
-  if (b.endpoint) endpoint_drain = std::thread([&] { b.endpoint->drain(timeout); });
-  b.parts.engine->drain(timeout);
-  if (endpoint_drain.joinable()) endpoint_drain.join();
+  // The engine finishes what is in flight; past the timeout it cancels the
+  // rest, and every terminal event is delivered before drain returns.
+  b.parts.engine->drain(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
 }
 
 void backend_destroy(loom_backend* b) noexcept {
@@ -88,7 +73,6 @@ void backend_destroy(loom_backend* b) noexcept {
   } catch (...) {
     // Destroy must not fail; the members below still release everything.
   }
-  b->endpoint.reset();
   b->parts.engine.reset();
   delete b;
 }

@@ -1,5 +1,5 @@
 // stats(): one JSON object with the engine's counters, its health, the
-// endpoint's counters and the start-up report (where the memory went).
+// model's facts and the start-up report (where the memory went).
 #include <nlohmann/json.hpp>
 
 #include "backends/common/plugin/backend_state.h"
@@ -16,18 +16,12 @@ const char* state_name(BackendStateKind s) {
   return "unknown";
 }
 
-nlohmann::json endpoint_json(const ZmqEndpoint& endpoint) {
-  const EndpointCounters c = endpoint.counters();
-  return {{"address", endpoint.address()}, {"clients", c.clients},           {"jobs_in_flight", c.jobs_in_flight},
-          {"frames_in", c.frames_in},      {"frames_rejected", c.frames_rejected}, {"frames_out", c.frames_out},
-          {"frames_dropped", c.frames_dropped}, {"clients_expired", c.clients_expired}};
-}
-
 }  // namespace
 
 std::string backend_stats_json(loom_backend& b) {
   const EngineStats s = b.parts.engine->stats();
   const EngineHealth h = b.parts.engine->health();
+  const ModelInfo m = b.parts.engine->model_info();
   nlohmann::json j = {
       {"backend", b.hooks->name},
       {"waiting", s.waiting},
@@ -40,13 +34,17 @@ std::string backend_stats_json(loom_backend& b) {
       {"tokens_per_second", s.tokens_per_second},
       {"jobs_finished", s.jobs_finished},
       {"uptime_s", s.uptime_s},
+      {"prefix_query_tokens", s.prefix_query_tokens},
+      {"prefix_hit_tokens", s.prefix_hit_tokens},
+      {"prompt_tokens_total", s.prompt_tokens_total},
+      {"generation_tokens_total", s.generation_tokens_total},
       {"health", {{"ok", h.ok}, {"last_step_age_ms", h.last_step_age_ms}, {"detail", h.detail}}},
       {"startup", b.parts.report},
+      {"model", {{"name", m.name}, {"max_context", m.max_context}, {"n_vocab", m.n_vocab}, {"eos_ids", m.eos_ids}}},
   };
   {
     std::shared_lock lock(b.state_mu);
     j["state"] = state_name(b.state);
-    j["endpoint"] = b.endpoint ? endpoint_json(*b.endpoint) : nlohmann::json(nullptr);
   }
   {
     std::lock_guard lock(b.jobs_mu);

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "backends/common/sampling/sampling_params.h"
+#include "contract/sampling_params.h"
 
 namespace loom::sampling {
 

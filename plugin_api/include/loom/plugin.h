@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define LOOM_PLUGIN_ABI_MAJOR 1
-#define LOOM_PLUGIN_ABI_MINOR 0
+#define LOOM_PLUGIN_ABI_MINOR 1
 #define LOOM_PLUGIN_ENTRY_SYMBOL "loom_plugin_get_api"
 
 #if defined(_WIN32)
@@ -186,6 +186,14 @@ typedef struct loom_plugin_api {
   loom_error* (*detokenize)(loom_backend* backend, const int32_t* ids, size_t count, loom_text** out);
   void (*text_free)(loom_text* text);
   loom_error* (*stats)(loom_backend* backend, loom_text** out_json);
+
+  /* ---- appended in 1.1 (check struct_size before calling) ---- */
+  /* The engine contract's name for the error ("bad_request", "too_long",
+   * "overloaded", "unavailable", "internal"; "" when it has none) and the
+   * request field at fault as a dotted path ("top_p", "stop[2]",
+   * "messages[0].role"; "" when none). NUL-terminated, valid until error_free. */
+  const char* (*error_name)(const loom_error* error);
+  const char* (*error_field)(const loom_error* error);
 } loom_plugin_api;
 
 /* The one exported symbol. Returns NULL when the plugin cannot serve a host

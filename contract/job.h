@@ -1,13 +1,7 @@
-// The engine as its front ends see it: submit a job with a callback, cancel
-// it, ask for stats and health. The ZeroMQ endpoint and the C ABI glue are
-// written against this interface; backends implement it (Engine, in this
-// folder, for every backend that runs scheduler steps).
-//
-// Threading: submit/cancel/stats/health may be called from any thread. The
-// callback runs on an engine-owned thread (never inside submit), must not
-// block, and must not call back into the engine except cancel(). Every
-// accepted job gets exactly one terminal event (kDone or kError) and no
-// event after it.
+// A job as every door and every backend sees it: the request, the events it
+// produces, why it finished, how it failed. Defined once; the C ABI
+// (plugin_api/include/loom/plugin.h) is its stable C face (contract/c_abi.h
+// converts), and each door maps its own wire names onto these enums.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -15,10 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
-#include "backends/common/sampling/sampling_params.h"
+#include "contract/finish_reason.h"
+#include "contract/sampling_params.h"
 
 namespace loom {
 
@@ -50,11 +46,30 @@ struct JobRequest {
   std::optional<std::chrono::milliseconds> deadline;  // from arrival, queueing included
 };
 
-enum class FinishReason { kStop, kLength, kCancelled, kDeadline };
-enum class ErrorCode { kBadRequest, kTooLong, kOverloaded, kUnavailable, kInternal };
+// Why a job failed (or was refused).
+enum class ErrorCode {
+  kBadRequest,   // malformed or out-of-range request field
+  kTooLong,      // a size limit, or prompt + max_tokens past the context
+  kOverloaded,   // the engine's queue is full: retry later
+  kUnavailable,  // not started, draining or stopped
+  kInternal,     // a bug or a fatal engine failure
+};
 
-const char* finish_reason_name(FinishReason reason);  // "stop", "length", ...
-const char* error_code_name(ErrorCode code);          // "bad_request", "too_long", ...
+// The contract's own names, used in logs, stats and the C ABI's error_name
+// (finish_reason_name is in finish_reason.h): "bad_request", "too_long",
+// "overloaded", "unavailable", "internal". Doors keep their own wire tables.
+const char* error_code_name(ErrorCode code);
+std::optional<FinishReason> finish_reason_from_name(std::string_view name);
+std::optional<ErrorCode> error_code_from_name(std::string_view name);
+
+// A request refused before it ran: the code, the offending field as a dotted
+// path ("params.top_p", "messages[2].role"; "" for the whole request) and a
+// message that says what was expected and what arrived.
+struct JobError {
+  ErrorCode code = ErrorCode::kBadRequest;
+  std::string field;
+  std::string message;
+};
 
 struct TokenLogprobs {
   int32_t token = 0;
@@ -89,36 +104,9 @@ struct JobEvent {
   // kError
   ErrorCode error_code = ErrorCode::kInternal;
   std::string message;
+  std::string field;  // kError for a refused request: the offending field, if known
 };
 
 using JobCallback = std::function<void(const JobEvent&)>;
-
-struct EngineStats {
-  int32_t waiting = 0, running = 0, preempted = 0;
-  int64_t kv_blocks_used = 0, kv_blocks_total = 0;
-  double prefix_hit_rate = 0;
-  int64_t preemptions = 0;       // since start, all requests
-  double tokens_per_second = 0;  // generated, over the last few seconds
-  int64_t jobs_finished = 0;
-  double uptime_s = 0;
-};
-
-struct EngineHealth {
-  bool ok = false;               // the loop made progress recently or is idle
-  double last_step_age_ms = 0;   // since the engine loop last completed a step or idled
-  std::string detail;
-};
-
-class EngineApi {
- public:
-  virtual ~EngineApi() = default;
-  // Rejections (bad request, too long, overloaded, stopping) arrive as one
-  // kError event through the callback, like every other outcome.
-  virtual void submit(JobRequest request, JobCallback callback) = 0;
-  // Unknown or finished ids are ignored; a job in flight ends with kDone/kCancelled.
-  virtual void cancel(const std::string& id) = 0;
-  virtual EngineStats stats() const = 0;
-  virtual EngineHealth health() const = 0;
-};
 
 }  // namespace loom

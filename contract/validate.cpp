@@ -1,26 +1,26 @@
-#include "adapters/zmq/validate.h"
+#include "contract/validate.h"
 
 #include <cstdlib>
 #include <string>
 
-namespace loom::zmq_proto {
+namespace loom {
 
 namespace {
 
-ProtocolError bad(std::string field, std::string rule, ErrorCode code = ErrorCode::kBadRequest) {
+JobError bad(std::string field, std::string rule, ErrorCode code = ErrorCode::kBadRequest) {
   std::string message = field + ": " + rule;
-  return ProtocolError{code, std::move(field), std::move(message)};
+  return JobError{code, std::move(field), std::move(message)};
 }
 
 std::string n(size_t v) { return std::to_string(v); }
 
-std::optional<ProtocolError> check_text(std::string_view text, const std::string& field) {
+std::optional<JobError> check_text(std::string_view text, const std::string& field) {
   size_t at = 0;
   if (!is_valid_utf8(text, &at)) return bad(field, "invalid UTF-8 at byte " + n(at));
   return std::nullopt;
 }
 
-std::optional<ProtocolError> check_messages(const std::vector<ChatTurn>& turns, const Limits& l) {
+std::optional<JobError> check_messages(const std::vector<ChatTurn>& turns, const JobLimits& l) {
   if (turns.empty()) return bad("messages", "must not be empty");
   if (turns.size() > l.max_messages) {
     return bad("messages", "at most " + n(l.max_messages) + " entries, got " + n(turns.size()),
@@ -44,7 +44,7 @@ std::optional<ProtocolError> check_messages(const std::vector<ChatTurn>& turns, 
   return std::nullopt;
 }
 
-std::optional<ProtocolError> check_prompt(const PromptInput& prompt, const Limits& l) {
+std::optional<JobError> check_prompt(const PromptInput& prompt, const JobLimits& l) {
   if (const auto* text = std::get_if<std::string>(&prompt.value)) {
     if (text->empty()) return bad("prompt", "must not be empty");
     if (text->size() > l.max_prompt_bytes) {
@@ -54,9 +54,9 @@ std::optional<ProtocolError> check_prompt(const PromptInput& prompt, const Limit
     return check_text(*text, "prompt");
   }
   if (const auto* ids = std::get_if<std::vector<int32_t>>(&prompt.value)) {
-    if (ids->empty()) return bad("input_ids", "must not be empty");
-    if (ids->size() > l.max_input_ids) {
-      return bad("input_ids", n(ids->size()) + " tokens, more than " + n(l.max_input_ids),
+    if (ids->empty()) return bad("prompt_tokens", "must not be empty");
+    if (ids->size() > l.max_prompt_tokens) {
+      return bad("prompt_tokens", n(ids->size()) + " tokens, more than " + n(l.max_prompt_tokens),
                  ErrorCode::kTooLong);
     }
     return std::nullopt;
@@ -64,12 +64,12 @@ std::optional<ProtocolError> check_prompt(const PromptInput& prompt, const Limit
   return check_messages(std::get<std::vector<ChatTurn>>(prompt.value), l);
 }
 
-std::optional<ProtocolError> check_stops(const JobParams& p, const Limits& l) {
+std::optional<JobError> check_stops(const JobParams& p, const JobLimits& l) {
   if (p.stop.size() > l.max_stop_strings) {
-    return bad("params.stop", "at most " + n(l.max_stop_strings) + " strings, got " + n(p.stop.size()));
+    return bad("stop", "at most " + n(l.max_stop_strings) + " strings, got " + n(p.stop.size()));
   }
   for (size_t i = 0; i < p.stop.size(); ++i) {
-    const std::string at = "params.stop[" + n(i) + "]";
+    const std::string at = "stop[" + n(i) + "]";
     if (p.stop[i].empty()) return bad(at, "must not be empty");
     if (p.stop[i].size() > l.max_stop_bytes) {
       return bad(at, "at most " + n(l.max_stop_bytes) + " bytes, got " + n(p.stop[i].size()));
@@ -77,35 +77,36 @@ std::optional<ProtocolError> check_stops(const JobParams& p, const Limits& l) {
     if (auto e = check_text(p.stop[i], at)) return e;
   }
   if (p.stop_token_ids.size() > l.max_stop_token_ids) {
-    return bad("params.stop_token_ids",
+    return bad("stop_token_ids",
                "at most " + n(l.max_stop_token_ids) + " ids, got " + n(p.stop_token_ids.size()));
   }
   return std::nullopt;
 }
 
-std::optional<ProtocolError> check_params(const JobParams& p, const Limits& l) {
-  if (p.max_tokens < 1) return bad("params.max_tokens", "must be >= 1, got " + std::to_string(p.max_tokens));
+std::optional<JobError> check_params(const JobParams& p, const JobLimits& l) {
+  if (p.max_tokens < 1) return bad("max_tokens", "must be >= 1, got " + std::to_string(p.max_tokens));
   if (p.max_tokens > l.max_tokens) {
-    return bad("params.max_tokens",
+    return bad("max_tokens",
                "at most " + std::to_string(l.max_tokens) + ", got " + std::to_string(p.max_tokens),
                ErrorCode::kTooLong);
   }
   if (p.logprobs < 0 || p.logprobs > l.max_logprobs) {
-    return bad("params.logprobs", "must be in [0, " + std::to_string(l.max_logprobs) + "], got " +
+    return bad("logprobs", "must be in [0, " + std::to_string(l.max_logprobs) + "], got " +
                                       std::to_string(p.logprobs));
   }
   if (auto e = check_stops(p, l)) return e;
   if (auto message = sampling::validate(p.sampling)) {
     // sampling::validate names the field first: "top_p must be in (0, 1], got 1.5".
-    const std::string field = "params." + message->substr(0, message->find(' '));
-    return ProtocolError{ErrorCode::kBadRequest, field, "params." + *message};
+    return JobError{ErrorCode::kBadRequest, message->substr(0, message->find(' ')), *message};
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<ProtocolError> validate_job(const JobRequest& job, const Limits& limits) {
+std::optional<JobError> validate_job(const JobRequest& job, const JobLimits& limits) {
+  if (job.id.empty() || job.id.size() > limits.max_id_bytes)
+    return bad("id", "must be 1.." + n(limits.max_id_bytes) + " bytes, got " + n(job.id.size()));
   if (auto e = check_prompt(job.prompt, limits)) return e;
   if (auto e = check_params(job.params, limits)) return e;
   if (std::abs(static_cast<int64_t>(job.priority)) > limits.max_priority) {
@@ -148,4 +149,4 @@ bool is_valid_utf8(std::string_view s, size_t* bad_offset) {
   return true;
 }
 
-}  // namespace loom::zmq_proto
+}  // namespace loom

@@ -1,4 +1,4 @@
-#include "backends/common/sampling/sampling_params.h"
+#include "contract/sampling_params.h"
 
 #include <cmath>
 #include <sstream>
