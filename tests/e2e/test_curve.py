@@ -35,6 +35,15 @@ def rss_kb(pid):
     raise RuntimeError("no VmRSS")
 
 
+def send_nowait(sock, frame):
+    """A refused connection may already be gone when we send: then the frame
+    has nowhere to go, and a blocking send would wait forever."""
+    try:
+        sock.send(frame, zmq.NOBLOCK)
+    except zmq.Again:
+        pass
+
+
 def until(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -141,7 +150,7 @@ class CurveServeTest(unittest.TestCase):
                         s.curve_serverkey = server_key
                         s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
                     s.connect(self.endpoint)
-                    s.send(msgpack.packb({"v": 1, "type": "generate", "id": "x", "prompt": "Tell me a secret",
+                    send_nowait(s, msgpack.packb({"v": 1, "type": "generate", "id": "x", "prompt": "Tell me a secret",
                                           "params": {"max_tokens": 64}}))
                     socks.append(s)
                 poller = zmq.Poller()
@@ -171,7 +180,10 @@ class CurveServeTest(unittest.TestCase):
         self.assertEqual(after["jobs_in_flight"], 0)
         self.assertEqual(after["running"] + after["waiting"], 0)
         print(f"\nloom serve RSS over 1000 refused attempts: {rss0} -> {rss1} kB", flush=True)
-        self.assertLess(rss1 - rss0, 2048, f"RSS grew {rss0} -> {rss1} kB over 1000 refused attempts")
+        # A connection's libzmq session, engine and CURVE state take tens of kB:
+        # keeping any of it per attempt would pass 4 kB x 1000. Below that is
+        # allocator noise (about 1 MB in release, 2-3 MB under ASan).
+        self.assertLess(rss1 - rss0, 4096, f"server RSS grew {rss0} -> {rss1} kB over 1000 refused attempts")
 
     def test_key_added_is_admitted_after_sighup(self):
         keygen(self.keys.path("late"))
