@@ -5,35 +5,6 @@
 
 namespace loom::sched {
 
-uint64_t KvBudget::resolve(uint64_t free_bytes) const {
-  if (!(free_fraction >= 0.0 && free_fraction <= 1.0)) {
-    throw SchedulerError("KvBudget: free_fraction " + std::to_string(free_fraction) +
-                         " is outside [0, 1]");
-  }
-  if (free_fraction == 0.0 && max_bytes == 0) {
-    throw SchedulerError("KvBudget: set free_fraction and/or max_bytes");
-  }
-  if (free_fraction == 0.0) return max_bytes;
-  auto from_free = static_cast<uint64_t>(static_cast<long double>(free_bytes) * free_fraction);
-  return max_bytes == 0 ? from_free : std::min(from_free, max_bytes);
-}
-
-int64_t blocks_for_budget(uint64_t bytes, uint64_t bytes_per_block) {
-  if (bytes_per_block == 0) throw SchedulerError("blocks_for_budget: bytes_per_block is 0");
-  return static_cast<int64_t>(bytes / bytes_per_block);
-}
-
-uint64_t kv_bytes_per_block(int block_size, int num_layers, int num_kv_heads, int head_dim,
-                            int bytes_per_elem) {
-  if (block_size <= 0 || num_layers <= 0 || num_kv_heads <= 0 || head_dim <= 0 ||
-      bytes_per_elem <= 0) {
-    throw SchedulerError("kv_bytes_per_block: every dimension must be positive");
-  }
-  return 2ULL * static_cast<uint64_t>(num_layers) * static_cast<uint64_t>(block_size) *
-         static_cast<uint64_t>(num_kv_heads) * static_cast<uint64_t>(head_dim) *
-         static_cast<uint64_t>(bytes_per_elem);
-}
-
 BlockPool::BlockPool(int num_blocks) {
   if (num_blocks <= 0) {
     throw SchedulerError("BlockPool: num_blocks must be positive, got " +

@@ -17,24 +17,6 @@
 
 namespace loom::sched {
 
-// How much memory the KV cache may take. Like LMDeploy's cache_max_entry_count
-// (a fraction of the device's free memory) and/or an absolute byte cap.
-struct KvBudget {
-  double free_fraction = 0.9;  // in [0, 1]; 0 = ignore free memory
-  uint64_t max_bytes = 0;      // 0 = no absolute cap
-  // Bytes for the KV cache given the device's free bytes now. When both are
-  // set the smaller wins. Throws SchedulerError on a fraction outside [0, 1]
-  // or when neither is set.
-  uint64_t resolve(uint64_t free_bytes) const;
-};
-
-// Whole blocks that fit in `bytes`. Throws SchedulerError if bytes_per_block == 0.
-int64_t blocks_for_budget(uint64_t bytes, uint64_t bytes_per_block);
-
-// Bytes of one block: K and V for every layer, [2][layers][block_size][kv_heads][head_dim].
-uint64_t kv_bytes_per_block(int block_size, int num_layers, int num_kv_heads, int head_dim,
-                            int bytes_per_elem);
-
 class BlockPool {
  public:
   explicit BlockPool(int num_blocks);

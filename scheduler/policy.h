@@ -1,17 +1,12 @@
-// Capacity policies: small classes chosen once at construction (like
-// TensorRT-LLM's capacity schedulers). They answer three questions; the
-// scheduler does the mechanics.
+// The capacity-policy seam: a small class chosen once at construction (like
+// TensorRT-LLM's capacity schedulers). It answers the questions below; the
+// scheduler does the mechanics. The scheduler ships one policy, continuous
+// batching; the static baselines the serving benchmark compares against are
+// policies bench/baselines supplies through SchedulerConfig::policy.
 #pragma once
 #include <memory>
 
 namespace loom::sched {
-
-enum class PolicyKind {
-  kContinuous,   // admit every step, preempt on block shortage, priority preemption
-  kStaticBatch,  // baseline: admit a whole batch only when nothing runs; no preemption
-  kStaticPadded,  // the fixed-shape static batch: as kStaticBatch, and a finished row keeps
-                  // its place in the compute (padding) until the whole batch has finished
-};
 
 class CapacityPolicy {
  public:
@@ -32,7 +27,9 @@ class CapacityPolicy {
   virtual bool keeps_finished_rows() const { return false; }
 };
 
-// max_preemptions: K, the livelock bound of the continuous policy.
-std::unique_ptr<CapacityPolicy> make_policy(PolicyKind kind, int max_preemptions);
+// Continuous batching: admit every step, preempt on block shortage and for
+// priority; after max_preemptions (K, the livelock bound) a request is
+// re-admitted with its whole length reserved.
+std::shared_ptr<const CapacityPolicy> make_continuous_policy(int max_preemptions);
 
 }  // namespace loom::sched

@@ -30,7 +30,7 @@ void SchedulerConfig::validate() const {
 
 Scheduler::Scheduler(const SchedulerConfig& config)
     : config_((config.validate(), config)),
-      policy_(make_policy(config.policy, config.max_preemptions)),
+      policy_(config.policy ? config.policy : make_continuous_policy(config.max_preemptions)),
       kv_(config.num_blocks, config.block_size) {}
 
 int Scheduler::add(const RequestSpec& spec) {

@@ -21,13 +21,13 @@
 namespace loom::sched {
 
 struct SchedulerConfig {
-  int num_blocks = 0;             // from the backend's memory budget (blocks_for_budget)
+  int num_blocks = 0;             // from the backend's KV budget (backends/common/model/kv_budget.h)
   int block_size = 16;            // tokens per KV block
   int max_num_seqs = 64;          // sequences per step
   int max_batched_tokens = 2048;  // tokens per step (>= max_num_seqs)
   int max_model_len = 8192;       // positions the model supports
   int max_preemptions = 2;        // K: livelock bound (README)
-  PolicyKind policy = PolicyKind::kContinuous;
+  std::shared_ptr<const CapacityPolicy> policy;  // null: continuous batching (make_continuous_policy)
 
   void validate() const;  // throws SchedulerError naming the bad field
 };
@@ -104,7 +104,7 @@ class Scheduler {
 
   std::optional<RequestInfo> info(RequestId id) const;  // nullopt once finished
   // Finished requests whose rows the padded static batch still computes
-  // (PolicyKind::kStaticPadded); they hold blocks until the batch drains.
+  // (a policy that keeps_finished_rows(): bench/baselines); they hold blocks until the batch drains.
   std::vector<RequestId> padding_ids() const;
   SchedulerStats stats() const;
   bool has_unfinished() const { return !requests_.empty(); }
@@ -160,7 +160,7 @@ class Scheduler {
   void validate_results(std::span<const SampledToken> sampled) const;
 
   SchedulerConfig config_;
-  std::unique_ptr<CapacityPolicy> policy_;
+  std::shared_ptr<const CapacityPolicy> policy_;
   KvCacheManager kv_;
   std::unordered_map<RequestId, Request> requests_;
   std::set<QueueKey> waiting_;      // waiting + preempted, in queue order

@@ -19,7 +19,7 @@ struct ScheduledSeq {
   int logits_row = -1;               // index into update()'s results; -1 when !sample
   int num_cached_tokens = 0;         // prefix-cache hit at this request's latest admission
   // A finished request's row kept in a fixed-shape static batch
-  // (PolicyKind::kStaticPadded): it recomputes its last position into a
+  // (a policy that keeps_finished_rows(), e.g. the padded static baseline in bench/baselines): it recomputes its last position into a
   // block it alone holds and samples nothing. Its id is no longer a request.
   bool padding = false;
 

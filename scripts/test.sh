@@ -25,5 +25,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 # switches. Its tests ran in the release pass above.)
 ctest --test-dir "$asan" --output-on-failure -j "$(nproc)" --timeout 1800
 
+step "building (TSan: plugin, engine and their stress tests)"
+tsan=$(scripts/build.sh tsan loom_cpu loom_cpu_ref test_plugin_stress test_plugin_model test_engine_model)
+step "running tests (TSan)"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir "$tsan" --output-on-failure -j "$(nproc)" --timeout 1800 \
+  -R 'PluginStress|PluginModel|PluginLifecycle|EngineLifecycle|EngineBatching'
+
 step "fuzzing (libFuzzer, ${FUZZ_SECONDS:=30} s per target)"
 FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run_fuzzers.sh

@@ -15,7 +15,7 @@
 #include "backends/cpu/forward_batch.h"
 #include "backends/cpu/kv_cache.h"
 #include "backends/cpu/llama_forward.h"
-#include "backends/cpu/llama_weights.h"
+#include "backends/common/model/llama_weights.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace loom {

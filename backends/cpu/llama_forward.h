@@ -11,7 +11,7 @@
 #include "backends/common/model/model_config.h"
 #include "backends/cpu/forward_batch.h"
 #include "backends/cpu/kv_cache.h"
-#include "backends/cpu/llama_weights.h"
+#include "backends/common/model/llama_weights.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/thread_pool.h"
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "backends/common/model/vocab_loader.h"
-#include "backends/cpu/llama_weights.h"
+#include "backends/common/model/llama_weights.h"
 
 namespace loom {
 

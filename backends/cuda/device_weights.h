@@ -14,7 +14,7 @@
 
 #include "backends/common/model/model_config.h"
 #include "backends/cuda/device_buffer.h"
-#include "backends/cpu/llama_weights.h"
+#include "backends/common/model/llama_weights.h"
 #include "kernels/cuda/ops/qgemv.cuh"
 
 namespace loom::cuda_backend {

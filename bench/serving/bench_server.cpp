@@ -20,6 +20,7 @@
 #include "adapters/zmq/endpoint.h"
 #include "backends/common/engine/engine.h"
 #include "backends/cpu/cpu_executor.h"
+#include "bench/baselines/baseline_policies.h"
 #include "backends/cpu/cpu_model.h"
 
 namespace {
@@ -30,7 +31,7 @@ void on_signal(int) { g_stop = 1; }
 struct ServerArgs {
   std::string model;
   std::string endpoint;
-  loom::sched::PolicyKind policy = loom::sched::PolicyKind::kContinuous;
+  loom::baselines::PolicyKind policy = loom::baselines::PolicyKind::kContinuous;
   int32_t threads = 0;
   int32_t max_num_seqs = 32;
   int32_t kv_blocks = 1024;
@@ -70,9 +71,9 @@ ServerArgs parse_args(int argc, char** argv) {
     else if (key == "--max-batch-tokens") a.max_batch_tokens = parse_int(key, value, 1);
     else if (key == "--max-context") a.max_context = parse_int(key, value, 16);
     else if (key == "--policy") {
-      if (value == "continuous") a.policy = loom::sched::PolicyKind::kContinuous;
-      else if (value == "static") a.policy = loom::sched::PolicyKind::kStaticBatch;
-      else if (value == "static-padded") a.policy = loom::sched::PolicyKind::kStaticPadded;
+      if (value == "continuous") a.policy = loom::baselines::PolicyKind::kContinuous;
+      else if (value == "static") a.policy = loom::baselines::PolicyKind::kStaticBatch;
+      else if (value == "static-padded") a.policy = loom::baselines::PolicyKind::kStaticPadded;
       else throw ArgError("--policy must be continuous, static or static-padded, got '" + value + "'");
     } else {
       throw ArgError("unknown option '" + key + "'");
@@ -84,7 +85,7 @@ ServerArgs parse_args(int argc, char** argv) {
 
 std::unique_ptr<loom::Engine> make_engine(loom::CpuModel& model, const ServerArgs& a) {
   loom::EngineConfig config;
-  config.policy = a.policy;
+  config.policy = loom::baselines::make_policy(a.policy, config.max_preemptions);
   config.max_num_seqs = a.max_num_seqs;
   // One step fills at most one forward pass (the scheduler checks >= max_num_seqs).
   config.max_batched_tokens = model.max_batch_tokens();

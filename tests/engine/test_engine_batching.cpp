@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/engine/engine_harness.h"
+#include "bench/baselines/baseline_policies.h"
 
 namespace loom::test {
 namespace {
@@ -61,9 +62,9 @@ TEST(EngineBatching, GreedyTokensDoNotDependOnTheBatch) {
 // each finished row's last position) changes nobody's tokens.
 TEST(EngineBatching, FixedShapeStaticBatchGivesTheSameTokens) {
   LOOM_REQUIRE_ENGINE_MODEL(model);
-  auto run = [&](sched::PolicyKind policy) {
+  auto run = [&](baselines::PolicyKind policy) {
     EngineConfig config;
-    config.policy = policy;
+    config.policy = baselines::make_policy(policy, config.max_preemptions);
     auto engine = make_engine(*model, config);
     EventCollector events;
     for (int i = 0; i < 6; ++i) {  // 4..24 tokens: the short ones finish first and pad
@@ -80,8 +81,8 @@ TEST(EngineBatching, FixedShapeStaticBatchGivesTheSameTokens) {
     }
     return tokens;
   };
-  const auto continuous = run(sched::PolicyKind::kContinuous);
-  const auto padded = run(sched::PolicyKind::kStaticPadded);
+  const auto continuous = run(baselines::PolicyKind::kContinuous);
+  const auto padded = run(baselines::PolicyKind::kStaticPadded);
   for (int i = 0; i < 6; ++i) {
     EXPECT_EQ(continuous[i].size(), static_cast<size_t>(4 + 4 * i));
     EXPECT_EQ(padded[i], continuous[i]) << "job " << i;

@@ -1,4 +1,4 @@
-// KV-cache sizing rules (backends/cpu/plugin/kv_budget.h) against numbers
+// KV-cache sizing rules (backends/common/model/kv_budget.h) against numbers
 // worked out by hand.
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 #include "backends/common/plugin/config.h"
 #include "backends/common/plugin/errors.h"
 #include "backends/cpu/kv_cache.h"
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
 
-using loom::cpu_plugin::KvBudgetInput;
-using loom::cpu_plugin::plan_kv_cache;
+using loom::KvBudgetInput;
+using loom::plan_kv_cache;
 
 namespace {
 
@@ -63,8 +63,7 @@ TEST(KvBudget, ImpossibleBudgetShowsTheNumbers) {
   try {
     plan_kv_cache(in);
     FAIL();
-  } catch (const loom::plugin::PluginError& e) {
-    EXPECT_EQ(e.code(), LOOM_ERR_RESOURCE_EXHAUSTED);
+  } catch (const loom::KvBudgetError& e) {
     const std::string m = e.what();
     EXPECT_NE(m.find("holds 10 blocks of 368640 bytes"), std::string::npos) << m;
     EXPECT_NE(m.find("1024 tokens needs 64 blocks (23592960 bytes)"), std::string::npos) << m;
@@ -73,7 +72,7 @@ TEST(KvBudget, ImpossibleBudgetShowsTheNumbers) {
   try {
     plan_kv_cache(in);
     FAIL();
-  } catch (const loom::plugin::PluginError& e) {
+  } catch (const loom::KvBudgetError& e) {
     EXPECT_NE(std::string(e.what()).find("exceeds the 8000000000 bytes of MemAvailable"), std::string::npos);
   }
 }
@@ -81,8 +80,8 @@ TEST(KvBudget, ImpossibleBudgetShowsTheNumbers) {
 TEST(KvBudget, ReadsMemAvailableInKiB) {
   const std::string path = testing::TempDir() + "/loom_meminfo";
   std::ofstream(path) << "MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    2048 kB\n";
-  EXPECT_EQ(loom::cpu_plugin::mem_available_bytes(path.c_str()), 2048 * 1024);
-  EXPECT_EQ(loom::cpu_plugin::mem_available_bytes("/nonexistent"), 0);
+  EXPECT_EQ(loom::mem_available_bytes(path.c_str()), 2048 * 1024);
+  EXPECT_EQ(loom::mem_available_bytes("/nonexistent"), 0);
 }
 
 // The int8 KV cache (kv_cache_dtype "int8"): per token, layer and KV head,

@@ -128,3 +128,35 @@ TEST(PluginLifecycle, ScalarReferenceBuildRunsScalar) {
   EXPECT_EQ(stats["startup"]["isa"], "scalar");
   EXPECT_EQ(stats["backend"], "cpu-ref");
 }
+
+// A fatal backend failure (the test hook "debug_fail_step" makes step 3 throw
+// as a lost device would): every accepted job ends with exactly one
+// `internal` error within a second, health turns not ok, and later jobs are
+// refused the same way.
+TEST(PluginLifecycle, FatalStepFailureEndsEveryJobAtOnce) {
+  LOOM_REQUIRE_PLUGIN_MODEL();
+  auto lib = ph::Library::open(loom::test::cpu_plugin_path());
+  ph::Backend backend = lib->create(loom::test::plugin_test_config(", \"debug_fail_step\": 3"));
+  backend.start();
+  PluginCollector c;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back("job" + std::to_string(i));
+  for (const auto& id : ids)
+    backend.submit(loom::test::greedy_text_request(id, "Once upon a time", 64), PluginCollector::callback, &c);
+  ASSERT_TRUE(c.wait_terminals(4, std::chrono::seconds(60)));
+  for (const auto& id : ids) {
+    const auto job = c.get(id);
+    ASSERT_EQ(job.terminals, 1) << id;
+    EXPECT_EQ(job.events.back().kind, LOOM_EVENT_ERROR) << id;
+    EXPECT_EQ(job.events.back().error_name, "internal") << id;
+    EXPECT_NE(job.events.back().message.find("debug_fail_step 3"), std::string::npos) << job.events.back().message;
+  }
+  const auto stats = nlohmann::json::parse(backend.stats_json());
+  EXPECT_FALSE(stats["health"]["ok"].get<bool>());
+  EXPECT_EQ(stats["health"]["detail"].get<std::string>().rfind("failed: debug_fail_step 3", 0), 0u)
+      << stats["health"].dump();
+  const std::string late = "late";
+  backend.submit(loom::test::greedy_text_request(late, "Hi", 4), PluginCollector::callback, &c);
+  ASSERT_TRUE(c.wait_terminals(5, std::chrono::seconds(10)));
+  EXPECT_EQ(c.get(late).events.back().error_name, "internal");
+}

@@ -1,4 +1,4 @@
-// BlockPool, KvBudget and KvCacheManager reservation, checked against
+// BlockPool and KvCacheManager reservation, checked against
 // hand-derived expectations.
 #include <gtest/gtest.h>
 
@@ -7,22 +7,6 @@
 
 namespace loom::sched {
 namespace {
-
-TEST(KvBudget, FractionAndCap) {
-  // SmolLM2-135M: 30 layers, 3 KV heads, head_dim 64, f16, 16 tokens a block:
-  // 2 * 30 * 16 * 3 * 64 * 2 bytes.
-  EXPECT_EQ(kv_bytes_per_block(16, 30, 3, 64, 2), 368640u);
-  KvBudget half{0.5, 0};
-  EXPECT_EQ(half.resolve(1ull << 30), 1ull << 29);
-  EXPECT_EQ(blocks_for_budget(1ull << 29, 368640), 1456);  // 536870912 / 368640 = 1456.35
-  KvBudget capped{0.5, 1000};
-  EXPECT_EQ(capped.resolve(1ull << 30), 1000u);
-  KvBudget bytes_only{0.0, 4096};
-  EXPECT_EQ(bytes_only.resolve(0), 4096u);
-  EXPECT_THROW((KvBudget{1.5, 0}.resolve(10)), SchedulerError);
-  EXPECT_THROW((KvBudget{0.0, 0}.resolve(10)), SchedulerError);
-  EXPECT_THROW(blocks_for_budget(10, 0), SchedulerError);
-}
 
 TEST(BlockPool, RefcountsAndErrors) {
   BlockPool pool(3);

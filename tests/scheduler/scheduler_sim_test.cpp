@@ -17,6 +17,9 @@
 #include <random>
 #include <set>
 
+#include "bench/baselines/baseline_policies.h"
+
+using loom::baselines::PolicyKind;
 #include "scheduler/scheduler.h"
 
 namespace loom::sched {
@@ -102,7 +105,7 @@ class Sim {
     c.max_batched_tokens = p.max_tokens;
     c.max_model_len = p.max_model_len;
     c.max_preemptions = p.max_preemptions;
-    c.policy = p.policy;
+    c.policy = loom::baselines::make_policy(p.policy, c.max_preemptions);
     return c;
   }
 

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/scheduler/sched_table.h"
+#include "bench/baselines/baseline_policies.h"
+
+using loom::baselines::PolicyKind;
 
 namespace loom::sched {
 namespace {
@@ -189,7 +192,7 @@ TEST(SchedulerSteps, WaitingHigherPriorityTakesTheSeqSlot) {
 
 TEST(SchedulerSteps, StaticBatchAdmitsOnlyWhenDrained) {
   SchedulerConfig c = config(8, 4, 4, 16);
-  c.policy = PolicyKind::kStaticBatch;
+  c.policy = loom::baselines::make_policy(PolicyKind::kStaticBatch, c.max_preemptions);
   Scheduler s(c);
   s.add(spec(1, {1, 2}, 3));
   s.add(spec(2, {3, 4}, 1));
@@ -208,7 +211,7 @@ TEST(SchedulerSteps, StaticBatchAdmitsOnlyWhenDrained) {
 // one step's token budget can prefill: the rest start their prefill later.
 TEST(SchedulerSteps, StaticBatchAdmitsBeyondOneStepsBudget) {
   SchedulerConfig c = config(8, 4, 4, 4);
-  c.policy = PolicyKind::kStaticBatch;
+  c.policy = loom::baselines::make_policy(PolicyKind::kStaticBatch, c.max_preemptions);
   Scheduler s(c);
   s.add(spec(1, {1, 2, 3}, 2));
   s.add(spec(2, {4, 5, 6}, 1));
@@ -230,7 +233,7 @@ TEST(SchedulerSteps, StaticBatchAdmitsBeyondOneStepsBudget) {
 // cacheable) first gets a private copy, so the rewrite cannot reach the cache.
 TEST(SchedulerSteps, StaticPaddedKeepsFinishedRowsUntilTheBatchDrains) {
   SchedulerConfig c = config(8, 4, 4, 16);
-  c.policy = PolicyKind::kStaticPadded;
+  c.policy = loom::baselines::make_policy(PolicyKind::kStaticPadded, c.max_preemptions);
   Scheduler s(c);
   s.add(spec(1, {1, 2}, 3));
   s.add(spec(2, {3, 4, 5, 6}, 1));

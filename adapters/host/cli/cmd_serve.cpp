@@ -1,5 +1,8 @@
 // loom serve: host a backend plugin (.so) and serve it through its doors
-// until SIGTERM or SIGINT, then drain. The doors live here, in the host, over
+// until SIGTERM or SIGINT, then drain. When the backend fails fatally
+// (health "failed: ..."), every job has already ended with its error; the
+// doors flush those and the process exits non-zero, so a supervisor or the
+// proxy (which sees this worker drain, then go) routes around it. The doors live here, in the host, over
 // the backend's C ABI (PluginEngine), so each door works with every backend.
 //   loom serve --backend build/lib/libloom_cpu.so --model M --endpoint ipc:///tmp/loom.sock
 //              [--proxy tcp://...] [--config-json '{"threads": 4}'] [--drain-timeout-ms 30000]
@@ -8,7 +11,9 @@
 // SIGHUP re-reads --curve-clients.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -96,6 +101,36 @@ void drain_all(ZmqEndpoint& endpoint, PluginEngine& engine, std::chrono::millise
   endpoint_drain.join();
 }
 
+// Polls the engine's health; on a fatal failure records the cause and wakes
+// the main thread's sigwait with SIGTERM.
+class FailureWatch {
+ public:
+  explicit FailureWatch(const EngineApi& engine)
+      : thread_([this, &engine] {
+          while (!stop_.load()) {
+            const EngineHealth h = engine.health();
+            if (h.detail.rfind("failed:", 0) == 0) {
+              cause_ = h.detail;
+              failed_ = true;
+              kill(getpid(), SIGTERM);
+              return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          }
+        }) {}
+  ~FailureWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+  bool failed() const { return failed_.load(); }
+  const std::string& cause() const { return cause_; }
+
+ private:
+  std::atomic<bool> stop_{false}, failed_{false};
+  std::string cause_;
+  std::thread thread_;
+};
+
 void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
   // Refused before the model loads: the answer comes at once.
@@ -108,7 +143,14 @@ void run_serve(const ServeArgs& args) {
     throw std::runtime_error("cannot serve '" + (args.proxy.empty() ? args.endpoint : args.proxy) + "': " + e.what());
   }
   std::fprintf(stderr, "loom serve: serving on %s\n", endpoint->address().c_str());
+  FailureWatch watch(*engine);
   const int sig = wait_for_stop(stop, *endpoint);
+  if (watch.failed()) {
+    std::fprintf(stderr, "loom serve: the backend %s; flushing the terminal messages and exiting\n",
+                 watch.cause().c_str());
+    drain_all(*endpoint, *engine, std::chrono::milliseconds(1000));
+    throw std::runtime_error("backend " + watch.cause());
+  }
   std::fprintf(stderr, "loom serve: %s: draining (up to %lld ms)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                static_cast<long long>(args.drain_timeout_ms));
   drain_all(*endpoint, *engine, std::chrono::milliseconds(args.drain_timeout_ms));

@@ -41,6 +41,7 @@ Engine::~Engine() { drain(std::chrono::milliseconds(0)); }
 void Engine::submit(JobRequest request, JobCallback callback) {
   const auto arrival = Clock::now();
   if (!callback) return;
+  if (failed_.load()) return reject(request.id, callback, ErrorCode::kInternal, "the engine failed: " + failure());
   if (!accepting_.load()) {
     return reject(request.id, callback, ErrorCode::kUnavailable, "the engine is shutting down");
   }
@@ -85,6 +86,11 @@ EngineHealth Engine::health() const {
   // A step stuck for 10 s, or for 4x the slowest step so far when steps are
   // that slow (an emulated device, a huge prefill chunk), means the loop is
   // wedged, not slow.
+  if (failed_.load()) {
+    h.ok = false;
+    h.detail = "failed: " + failure();
+    return h;
+  }
   const double stuck_ms = std::max(10000.0, 4 * slowest_step_ns_.load() / 1e6);
   h.ok = accepting_.load() && h.last_step_age_ms < stuck_ms;
   h.detail = !accepting_.load() ? "draining"
@@ -92,6 +98,11 @@ EngineHealth Engine::health() const {
                                 : "engine loop has made no progress for " +
                                       std::to_string(static_cast<int64_t>(h.last_step_age_ms)) + " ms";
   return h;
+}
+
+std::string Engine::failure() const {
+  std::lock_guard lock(stats_mu_);
+  return failure_;
 }
 
 ModelInfo Engine::model_info() const {

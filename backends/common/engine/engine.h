@@ -32,7 +32,10 @@ struct EngineConfig {
   int32_t max_batched_tokens = 512;  // tokens per step (<= the executor's max_batch_tokens)
   int32_t max_pending_jobs = 256;    // accepted and unfinished; more get `overloaded`
   int32_t max_preemptions = 2;       // per request, then it is admitted with reserved blocks
-  sched::PolicyKind policy = sched::PolicyKind::kContinuous;
+  std::shared_ptr<const sched::CapacityPolicy> policy;  // null: continuous batching
+  // Test hook (config key "debug_fail_step"): step N (1-based) throws
+  // ExecutorFatal where the executor runs, as a lost device would. 0: off.
+  int64_t debug_fail_step = 0;
 };
 
 struct ModelFacts {
@@ -73,6 +76,9 @@ class Engine final : public EngineApi {
   void run_step();
   void fail_plan(const sched::StepPlan& plan, const std::string& message);
   void recover(const std::string& what);
+  void fail_engine(const std::string& cause);
+  void fail_job(uint64_t rid, const std::string& message);
+  std::string failure() const;
   void report_finish(const sched::FinishedRequest& f);
   void publish_stats(const sched::StepPlan* plan, int64_t new_tokens);
   // output thread (engine_output.cpp)
@@ -96,6 +102,9 @@ class Engine final : public EngineApi {
   uint64_t next_rid_ = 1;
   std::atomic<int32_t> pending_jobs_{0};
   std::atomic<bool> accepting_{true};
+  std::atomic<bool> failed_{false};  // a fatal executor error: see ExecutorFatal
+  std::string failure_;              // its cause (guarded by stats_mu_)
+  int64_t steps_run_ = 0;            // engine thread
 
   // Queues between threads: mutex + condition variable each.
   BlockingQueue<IntakeItem> intake_q_;

@@ -34,6 +34,8 @@ void Engine::engine_main() {
     const int64_t step_start = last_progress_ns_.load();
     try {
       run_step();
+    } catch (const ExecutorFatal& e) {
+      fail_engine(e.what());
     } catch (const std::exception& e) {
       recover(e.what());
     }
@@ -41,6 +43,30 @@ void Engine::engine_main() {
     slowest_step_ns_ = std::max(slowest_step_ns_.load(), step_end - step_start);
     last_progress_ns_ = step_end;
   }
+}
+
+// The backend cannot go on: every job in the engine ends with one `internal`
+// error now, health turns not ok, and whatever arrives later is refused the
+// same way (admit). The host sees health and exits.
+void Engine::fail_engine(const std::string& cause) {
+  {
+    std::lock_guard lock(stats_mu_);
+    failure_ = cause;
+  }
+  failed_ = true;
+  for (auto& [rid, job] : engine_jobs_)
+    if (!job->failed) fail_job(rid, "the engine failed: " + cause);
+  engine_jobs_.clear();
+  scheduler_ = std::make_unique<sched::Scheduler>(scheduler_->config());
+}
+
+void Engine::fail_job(uint64_t rid, const std::string& message) {
+  OutMsg msg;
+  msg.kind = OutMsg::Kind::kError;
+  msg.rid = rid;
+  msg.code = ErrorCode::kInternal;
+  msg.message = message;
+  post_output(std::move(msg));
 }
 
 // A step broke in a way fail_plan() could not contain (a bug): every job in
@@ -96,6 +122,7 @@ void Engine::admit(NewJob job) {
     post_output(std::move(msg));
   };
   if (cancelled_early_.erase(job.rid)) return finish_now(FinishReason::kCancelled);
+  if (failed_) return fail_job(job.rid, "the engine failed: " + failure());
   sched::RequestSpec spec;
   spec.id = job.rid;
   spec.prompt = job.prompt;
@@ -143,7 +170,14 @@ void Engine::run_step() {
   }
   std::vector<sampling::SampleResult> results;
   try {
+    if (config_.debug_fail_step > 0 && ++steps_run_ == config_.debug_fail_step)
+      throw ExecutorFatal("debug_fail_step " + std::to_string(config_.debug_fail_step) +
+                          ": injected fatal backend failure");
     results = executor_->execute(plan, rows);
+  } catch (const ExecutorFatal&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw ExecutorFatal("out of memory inside a step");
   } catch (const std::exception& e) {
     return fail_plan(plan, e.what());
   }

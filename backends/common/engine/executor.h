@@ -3,6 +3,7 @@
 // executor never decides which sequences run.
 #pragma once
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "backends/common/sampling/sampler.h"
@@ -16,6 +17,15 @@ struct RowSampling {
   sampling::Sampler* sampler = nullptr;
   int32_t top_logprobs = 0;
   bool want_logprobs = false;
+};
+
+// Thrown by execute() when the backend cannot go on (the device is lost, a
+// sticky device error, memory exhausted inside a step). The engine then
+// fails: every accepted job ends with one `internal` error at once, health
+// turns not ok, and new jobs are refused (the host exits). Any other
+// exception from execute() fails only that step's jobs.
+struct ExecutorFatal : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 class Executor {

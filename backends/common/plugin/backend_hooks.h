@@ -52,6 +52,7 @@ BackendParts assemble(const PluginConfig& config, std::shared_ptr<Model> model,
   ec.max_num_seqs = config.max_num_seqs;
   ec.max_batched_tokens = std::min(config.max_batch_tokens, model->max_batch_tokens());
   ec.max_pending_jobs = config.max_pending_jobs;
+  ec.debug_fail_step = config.debug_fail_step;
   const ModelFacts facts{model_display_name(config.model, model->config().name), &model->tokenizer(),
                          model->chat_template(), model->config().n_vocab};
   BackendParts parts;

@@ -70,6 +70,7 @@ bool apply_common(PluginConfig& c, const std::string& key, const json& v) {
   else if (key == "max_pending_jobs") c.max_pending_jobs = read_int32(v, key, 1);
   else if (key == "block_size") c.block_size = static_cast<int32_t>(read_int(v, key, 1, 1024));
   else if (key == "kv_cache_dtype") c.kv_cache_dtype = read_kv_dtype(v, key);
+  else if (key == "debug_fail_step") c.debug_fail_step = read_int(v, key, 1, std::numeric_limits<int64_t>::max());
   else return false;
   return true;
 }

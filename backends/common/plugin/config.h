@@ -22,6 +22,7 @@ struct PluginConfig {
   int32_t max_num_seqs = 32;                   // sequences per step
   int32_t max_pending_jobs = 256;              // accepted and unfinished
   int32_t block_size = 16;                     // KV tokens per block
+  int64_t debug_fail_step = 0;                 // test hook: step N fails fatally (0: off)
   std::string kv_cache_dtype = "fp16";         // KV element type: "fp16" or "int8" (per-head fp32 scale)
   nlohmann::json backend_keys = nlohmann::json::object();  // the backend's own keys, type-checked by it
 };

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "backends/common/gguf/gguf_file.h"
+#include "backends/common/model/kv_budget.h"
 #include "backends/common/model/model_config.h"
 #include "backends/common/tokenizer/tokenizer.h"
 
@@ -27,6 +28,8 @@ loom_error* error_from_current_exception() noexcept {
     throw;
   } catch (const PluginError& e) {
     return make_error(e.code(), e.what(), e.name(), e.field());
+  } catch (const KvBudgetError& e) {
+    return make_error(LOOM_ERR_RESOURCE_EXHAUSTED, e.what());
   } catch (const GgufError& e) {
     return make_error(LOOM_ERR_INVALID_ARGUMENT, std::string("model file: ") + e.what());
   } catch (const ModelError& e) {

@@ -8,7 +8,8 @@
 #include "backends/cpu/cpu_executor.h"
 #include "backends/cpu/cpu_model.h"
 #include "backends/cpu/plugin/cpu_backend.h"
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
+#include "backends/common/model/model_prelude.h"
 #include "kernels/cpu/isa.h"
 
 namespace loom::cpu_plugin {
@@ -82,10 +83,7 @@ std::span<const std::string_view> config_keys() { return kKeys; }
 
 plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_reference) {
   choose_isa(config, scalar_reference);
-  // The geometry first (a cheap metadata read), so a bad budget fails before loading.
-  const ModelConfig geometry = read_model_config(GgufFile::open(config.model));
-  const int32_t context = config.max_context > 0 ? std::min(config.max_context, geometry.context_length)
-                                                 : geometry.context_length;
+  const auto [geometry, context] = read_model_prelude(config.model, config.max_context);
   // PluginConfig validated the key (fp16 | int8); parse_kv_cache_dtype maps it.
   const KvCacheDtype dtype = parse_kv_cache_dtype(config.kv_cache_dtype);
   const KvBudget kv = plan(config, geometry, context, dtype);

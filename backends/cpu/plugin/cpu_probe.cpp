@@ -7,7 +7,7 @@
 
 #include "backends/common/plugin/errors.h"
 #include "backends/cpu/plugin/cpu_backend.h"
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
 #include "kernels/cpu/isa.h"
 
 namespace loom::cpu_plugin {

@@ -11,7 +11,8 @@
 #include "backends/cuda/cuda_model.h"
 #include "backends/cuda/plugin/cuda_backend.h"
 #include "backends/cuda/plugin/kv_plan.h"
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
+#include "backends/common/model/model_prelude.h"
 
 namespace loom::cuda_plugin {
 namespace {
@@ -57,7 +58,7 @@ KvPlan plan(const plugin::PluginConfig& config, const cuda_backend::CudaProbe& p
   in.bytes = config.kv_cache_bytes;
   in.emulated = p.emulated;
   in.device_memory = p.total_memory;
-  in.mem_available = cpu_plugin::mem_available_bytes();
+  in.mem_available = mem_available_bytes();
   in.weight_bytes = static_cast<int64_t>(std::filesystem::file_size(config.model));
   in.bytes_per_block = cuda_backend::CudaForward::kv_bytes_per_block(geometry, config.block_size, int8);
   in.block_size = config.block_size;
@@ -146,10 +147,7 @@ plugin::BackendParts create(const plugin::PluginConfig& config) {
   const int32_t device = device_ordinal(config);
   const cuda_backend::CudaProbe probe = cuda_probe(device);
   if (!probe.usable) throw plugin::PluginError(LOOM_ERR_UNAVAILABLE, "cuda backend unavailable: " + probe.reason);
-  // The geometry first (a cheap metadata read), so a bad budget fails before loading.
-  const ModelConfig geometry = read_model_config(GgufFile::open(config.model));
-  const int32_t context = config.max_context > 0 ? std::min(config.max_context, geometry.context_length)
-                                                 : geometry.context_length;
+  const auto [geometry, context] = read_model_prelude(config.model, config.max_context);
   const bool int8 = config.kv_cache_dtype == "int8";
   const KvPlan kv = plan(config, probe, geometry, context, int8);
   std::shared_ptr<CudaModel> model = load(config.model, model_options(config, device, kv, context));

@@ -4,14 +4,14 @@
 #include <cstdio>
 
 #include "backends/common/plugin/errors.h"
-#include "backends/cpu/plugin/kv_budget.h"
+#include "backends/common/model/kv_budget.h"
 #include "backends/cuda/cuda_model.h"
 #include "backends/cuda/plugin/cuda_backend.h"
 
 namespace loom::cuda_plugin {
 
 int64_t emulated_device_memory(int64_t emulated_total) {
-  return std::min(emulated_total, cpu_plugin::mem_available_bytes() / 2);
+  return std::min(emulated_total, mem_available_bytes() / 2);
 }
 
 void probe(loom_probe_info& info, size_t info_size) {

@@ -1,4 +1,4 @@
-#include "backends/cpu/llama_weights.h"
+#include "backends/common/model/llama_weights.h"
 
 #include <string>
 
