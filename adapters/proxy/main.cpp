@@ -13,7 +13,11 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<const loom::Proxy*> g_proxy{nullptr};
 void on_signal(int) { g_stop.store(true); }  // lock-free atomic: async-signal-safe
+void on_hangup(int) {  // re-read the CURVE key directories: request_reload only sets a flag
+  if (const loom::Proxy* p = g_proxy.load()) p->request_reload();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -28,13 +32,19 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_hangup;
+  sigaction(SIGHUP, &hup, nullptr);
   try {
     const loom::ProxyOptions options = loom::parse_proxy_args(args);
     loom::run_proxy(options, g_stop, [](const loom::Proxy& proxy) {
+      g_proxy = &proxy;
       std::printf("frontend %s\nbackend %s\n", proxy.frontend_address().c_str(), proxy.backend_address().c_str());
       std::fflush(stdout);
     });
+    g_proxy = nullptr;
   } catch (const std::exception& e) {
+    g_proxy = nullptr;
     std::fprintf(stderr, "loom-proxy: %s\n", e.what());
     return 1;
   }

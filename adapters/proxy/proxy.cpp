@@ -57,6 +57,7 @@ Proxy::Impl::Impl(ProxyOptions options)
   }
   frontend_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.limits.max_frame_bytes) + 4096);
   backend_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_worker_frame_bytes));
+  secure_sockets();
   frontend_address_ = bind_router(frontend_, options_.frontend, "frontend");
   backend_address_ = bind_router(backend_, options_.backend, "backend");
 }
@@ -65,6 +66,7 @@ void Proxy::Impl::run(const std::atomic<bool>& stop) {
   spdlog::info("loom proxy: clients on {}, workers on {}", frontend_address_, backend_address_);
   for (;;) {
     if (stop.load() && !stopping_) begin_stop();
+    if (reload_requested_.exchange(false)) reload_keys();
     if (stopping_ && (jobs_total_ == 0 || Clock::now() >= stop_deadline_)) break;
     try {
       poll_once();
@@ -132,6 +134,10 @@ void Proxy::Impl::publish() {
   local_.jobs_in_flight = static_cast<int64_t>(jobs_total_);
   local_.jobs_queued = static_cast<int64_t>(queue_.size());
   local_.clients = static_cast<int64_t>(clients_.size());
+  if (zap_) {
+    local_.auth_denied = zap_->denied(kFrontendDomain);
+    local_.workers_auth_denied = zap_->denied(kBackendDomain);
+  }
   std::lock_guard lock(shared_mu_);
   shared_ = local_;
 }
@@ -147,6 +153,7 @@ std::string Proxy::frontend_address() const { return impl_->frontend_address(); 
 std::string Proxy::backend_address() const { return impl_->backend_address(); }
 void Proxy::run(const std::atomic<bool>& stop) { impl_->run(stop); }
 ProxyCounters Proxy::counters() const { return impl_->counters(); }
+void Proxy::request_reload() const { impl_->request_reload(); }
 
 void run_proxy(const ProxyOptions& options, const std::atomic<bool>& stop,
                const std::function<void(const Proxy&)>& on_bound) {

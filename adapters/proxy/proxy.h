@@ -51,6 +51,11 @@ struct ProxyOptions {
   size_t max_worker_frame_bytes = 64u << 20;  // envelopes from workers (trusted, but bounded)
   // On stop: wait this long for jobs in flight, then answer the rest `unavailable`.
   std::chrono::milliseconds drain_timeout{10000};
+  // CURVE (../zmq/README.md, "Keys"), each side on its own: a secret
+  // certificate (NAME.key_secret) and a directory of admitted public
+  // certificates (*.key), both or neither. Frontend: clients; backend: workers.
+  std::string frontend_curve_secret, frontend_curve_clients;
+  std::string backend_curve_secret, backend_curve_clients;
 
   std::chrono::milliseconds effective_heartbeat_timeout() const {
     return heartbeat_timeout.count() > 0 ? heartbeat_timeout : 5 * heartbeat;
@@ -69,6 +74,8 @@ struct ProxyCounters {
   int64_t frames_in = 0;          // from clients
   int64_t frames_out = 0;         // to clients
   int64_t frames_dropped = 0;     // late/stray worker replies, frames to gone clients
+  int64_t auth_denied = 0;        // CURVE handshakes refused on the frontend
+  int64_t workers_auth_denied = 0;  // ... and on the backend
 };
 
 class Proxy {
@@ -87,6 +94,10 @@ class Proxy {
   // Call once.
   void run(const std::atomic<bool>& stop);
   ProxyCounters counters() const;
+  // Asks the loop to re-read the CURVE key directories (SIGHUP). Only sets
+  // a lock-free flag, so a signal handler may call it; a bad file keeps the
+  // old keys (logged).
+  void request_reload() const;
 
   class Impl;
 

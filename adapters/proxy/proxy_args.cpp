@@ -34,6 +34,12 @@ const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> table = {
       {"--frontend", [](ProxyOptions& o, const std::string&, const std::string& v) { o.frontend = v; }},
       {"--backend", [](ProxyOptions& o, const std::string&, const std::string& v) { o.backend = v; }},
+      {"--curve-secret", [](ProxyOptions& o, const std::string&, const std::string& v) { o.frontend_curve_secret = v; }},
+      {"--curve-clients", [](ProxyOptions& o, const std::string&, const std::string& v) { o.frontend_curve_clients = v; }},
+      {"--backend-curve-secret",
+       [](ProxyOptions& o, const std::string&, const std::string& v) { o.backend_curve_secret = v; }},
+      {"--backend-curve-clients",
+       [](ProxyOptions& o, const std::string&, const std::string& v) { o.backend_curve_clients = v; }},
       {"--heartbeat-ms", ms(&ProxyOptions::heartbeat, 1)},
       {"--heartbeat-timeout-ms", ms(&ProxyOptions::heartbeat_timeout, 0)},
       {"--queue-ms", ms(&ProxyOptions::queue_timeout, 0)},
@@ -64,6 +70,10 @@ const char* proxy_usage() {
   return "loom proxy flags (all optional):\n"
          "  --frontend ADDR              clients connect here (default tcp://127.0.0.1:5555)\n"
          "  --backend ADDR               workers connect here (default tcp://127.0.0.1:5556)\n"
+         "  --curve-secret F             frontend is a CURVE server with this NAME.key_secret ...\n"
+         "  --curve-clients DIR          ... admitting the clients whose NAME.key is in DIR (re-read on SIGHUP)\n"
+         "  --backend-curve-secret F     the same for the workers' side\n"
+         "  --backend-curve-clients DIR  (workers: loom serve --proxy ... --curve-server-public --curve-secret)\n"
          "  --heartbeat-ms N             heartbeat interval, both ways (default 1000)\n"
          "  --heartbeat-timeout-ms N     worker silent this long is dead (default 5 x interval)\n"
          "  --queue-ms N                 max wait for a free worker when all are busy (default 1000; 0: no queue)\n"

@@ -17,6 +17,7 @@
 #include "adapters/proxy/worker_pool.h"
 #include "adapters/zmq/codec.h"
 #include "adapters/zmq/proxy_envelope.h"
+#include "adapters/zmq/zap_handler.h"
 
 namespace loom {
 
@@ -40,11 +41,15 @@ struct QueuedJob {
   Clock::time_point deadline;
 };
 
+inline constexpr const char* kFrontendDomain = "clients";  // ZAP domains of the two sides
+inline constexpr const char* kBackendDomain = "workers";
+
 class Proxy::Impl {
  public:
   explicit Impl(ProxyOptions options);
   void run(const std::atomic<bool>& stop);
   ProxyCounters counters() const;
+  void request_reload() { reload_requested_ = true; }
   std::string frontend_address() const { return frontend_address_; }
   std::string backend_address() const { return backend_address_; }
 
@@ -57,6 +62,8 @@ class Proxy::Impl {
   void begin_stop();
   void finish_remaining();
   void publish();
+  void secure_sockets();  // proxy_security.cpp
+  void reload_keys();
 
   // proxy_clients.cpp: the client side.
   void read_frontend();
@@ -90,6 +97,8 @@ class Proxy::Impl {
   ProxyOptions options_;
   std::chrono::milliseconds heartbeat_timeout_;
   zmq::context_t context_;
+  std::unique_ptr<ZapHandler> zap_;  // with CURVE on either side
+  std::atomic<bool> reload_requested_{false};
   zmq::socket_t frontend_;
   zmq::socket_t backend_;
   std::string frontend_address_, backend_address_;

@@ -53,7 +53,7 @@ std::string Proxy::Impl::stats_frame(const std::optional<std::string>& id) const
   const int64_t queued = static_cast<int64_t>(queue_.size());
   msgpack::sbuffer buf;
   Packer pk(buf);
-  pack_head(pk, 3 + 12 + 7, "stats", id);
+  pack_head(pk, 3 + 13 + 8, "stats", id);
   pack_str(pk, "waiting"); pk.pack_int64(queued);
   pack_str(pk, "running"); pk.pack_int64(static_cast<int64_t>(jobs_total_) - queued);
   pack_str(pk, "preempted"); pk.pack_int32(0);
@@ -66,6 +66,7 @@ std::string Proxy::Impl::stats_frame(const std::optional<std::string>& id) const
   pack_str(pk, "uptime_s"); pk.pack_double(ms_between(started_, now) / 1000);
   pack_str(pk, "clients"); pk.pack_int64(static_cast<int64_t>(clients_.size()));
   pack_str(pk, "jobs_in_flight"); pk.pack_int64(static_cast<int64_t>(jobs_total_));
+  pack_str(pk, "auth_denied"); pk.pack_int64(local_.auth_denied);
   // Proxy extensions.
   pack_str(pk, "proxy"); pk.pack(true);
   pack_str(pk, "workers"); pk.pack_int64(static_cast<int64_t>(pool_.workers().size()));
@@ -73,6 +74,7 @@ std::string Proxy::Impl::stats_frame(const std::optional<std::string>& id) const
   pack_str(pk, "capacity"); pk.pack_int64(pool_.total_capacity());
   pack_str(pk, "workers_lost"); pk.pack_int64(local_.workers_lost);
   pack_str(pk, "jobs_unavailable"); pk.pack_int64(local_.jobs_unavailable);
+  pack_str(pk, "workers_auth_denied"); pk.pack_int64(local_.workers_auth_denied);
   pack_str(pk, "worker_list"); pack_workers(pk, pool_.workers(), now);
   return std::string(buf.data(), buf.size());
 }

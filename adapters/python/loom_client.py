@@ -11,6 +11,15 @@ Events are the protocol's maps (decoded msgpack dicts). The iterator ends
 after the terminal `done`; an `error` raises LoomError. No answer within
 `timeout` seconds raises LoomTimeout (and cancels the job). Keep-alive is
 automatic while the client waits. Not thread-safe: one client per thread.
+
+CURVE (a backend started with --curve-secret/--curve-clients): pass the
+server's public certificate and this client's secret certificate, files as
+`loom keygen` or zmq.auth.create_certificates write them:
+
+    client = LoomClient("tcp://host:5555", curve_server_public="server.key",
+                        curve_secret="me.key_secret")
+
+A server that does not admit the key answers nothing (LoomTimeout).
 """
 import argparse
 import itertools
@@ -42,14 +51,33 @@ class LoomTimeout(Exception):
     """No answer from the backend within the client's timeout."""
 
 
+def _curve_keys(server_public, secret):
+    """(server public, own public, own secret) from certificate files."""
+    import zmq.auth
+    if bool(server_public) != bool(secret):
+        raise ValueError("CURVE needs both curve_server_public (the server's NAME.key) "
+                         "and curve_secret (this client's NAME.key_secret)")
+    server_key, _ = zmq.auth.load_certificate(server_public)
+    public, secret_key = zmq.auth.load_certificate(secret)
+    if secret_key is None:
+        raise ValueError(f"{secret}: no secret-key (give the NAME.key_secret file)")
+    return server_key, public, secret_key
+
+
 class LoomClient:
-    def __init__(self, endpoint, timeout=30.0, keepalive_interval=2.0):
+    def __init__(self, endpoint, timeout=30.0, keepalive_interval=2.0,
+                 curve_server_public=None, curve_secret=None):
         self.endpoint = endpoint
         self.timeout = timeout
         self.keepalive_interval = keepalive_interval
         self._ctx = zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        if curve_server_public or curve_secret:
+            server_key, public, secret_key = _curve_keys(curve_server_public, curve_secret)
+            self._sock.curve_serverkey = server_key
+            self._sock.curve_publickey = public
+            self._sock.curve_secretkey = secret_key
         self._sock.connect(endpoint)
         self._ids = itertools.count()
         self._prefix = f"py{os.getpid()}-{id(self) & 0xffff:x}-"
@@ -80,8 +108,8 @@ class LoomClient:
                            ("priority", priority), ("deadline_ms", deadline_ms)):
             if value is not None:
                 msg[key] = value
-        self._jobs[job_id] = []
         self._send(msg)
+        self._jobs[job_id] = []
         return _Stream(self, job_id)
 
     def generate_text(self, **kwargs):
@@ -95,7 +123,11 @@ class LoomClient:
         return "".join(parts)
 
     def cancel(self, job_id):
-        self._send({"v": PROTOCOL_VERSION, "type": "cancel", "id": job_id})
+        """Best effort, never blocks: a server this client cannot reach runs no job of it."""
+        try:
+            self._send({"v": PROTOCOL_VERSION, "type": "cancel", "id": job_id}, wait=0)
+        except LoomTimeout:
+            pass
 
     def stats(self):
         return self._ask("stats")
@@ -104,8 +136,22 @@ class LoomClient:
         return self._ask("health")
 
     # ---- plumbing ----
-    def _send(self, msg):
-        self._sock.send(msgpack.packb(msg, use_bin_type=True))
+    def _send(self, msg, wait=None):
+        """Sends within `wait` s (default: the timeout). A DEALER without a live
+        connection (server down, or one that refused this client's CURVE key)
+        cannot take a frame; that raises LoomTimeout instead of blocking."""
+        frame = msgpack.packb(msg, use_bin_type=True)
+        deadline = time.monotonic() + (self.timeout if wait is None else wait)
+        while True:
+            try:
+                self._sock.send(frame, zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LoomTimeout(f"cannot send to {self.endpoint}: no connection (server down, "
+                                      "or it did not admit this client's CURVE key)")
+                self._sock.poll(max(1, int(min(left, 0.1) * 1000)), zmq.POLLOUT)
         self._last_send = time.monotonic()
 
     def _ask(self, kind):
@@ -132,7 +178,10 @@ class LoomClient:
             if now >= deadline:
                 raise LoomTimeout(f"no answer from {self.endpoint} within {self.timeout} s")
             if self._jobs and now - self._last_send >= self.keepalive_interval:
-                self._send({"v": PROTOCOL_VERSION, "type": "health"})  # keep-alive
+                try:
+                    self._send({"v": PROTOCOL_VERSION, "type": "health"}, wait=0)  # keep-alive
+                except LoomTimeout:
+                    self._last_send = now  # no connection now: the wait below times out
             wait = min(deadline - now, self.keepalive_interval, 1.0)
             if self._sock.poll(max(1, int(wait * 1000)), zmq.POLLIN):
                 self._drain_socket()
@@ -195,8 +244,11 @@ def main(argv=None):
     ap.add_argument("--temperature", type=float, default=None)
     ap.add_argument("--chat", action="store_true", help="send the prompt as one user message")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--curve-server-public", help="the server's public certificate (NAME.key)")
+    ap.add_argument("--curve-secret", help="this client's secret certificate (NAME.key_secret)")
     args = ap.parse_args(argv)
-    client = LoomClient(args.endpoint, timeout=args.timeout)
+    client = LoomClient(args.endpoint, timeout=args.timeout, curve_server_public=args.curve_server_public,
+                        curve_secret=args.curve_secret)
     prompt = {"messages": [{"role": "user", "content": args.prompt}]} if args.chat else {"prompt": args.prompt}
     try:
         for ev in client.generate(max_tokens=args.max_tokens, temperature=args.temperature, **prompt):

@@ -1,8 +1,11 @@
 #include "adapters/zmq/client.h"
 
+#include <algorithm>
 #include <random>
 
 #include <zmq.hpp>
+
+#include "adapters/zmq/curve_cert.h"
 
 namespace loom {
 
@@ -17,6 +20,17 @@ struct ZmqClient::Socket {
 
 ZmqClient::ZmqClient(ClientOptions options) : options_(std::move(options)), socket_(std::make_unique<Socket>()) {
   socket_->socket.set(zmq::sockopt::linger, 0);
+  if (options_.curve_server_public.empty() != options_.curve_secret.empty()) {
+    throw std::invalid_argument("CURVE needs both curve_server_public (the server's NAME.key) and curve_secret "
+                                "(this client's NAME.key_secret)");
+  }
+  if (!options_.curve_secret.empty()) {
+    const CurveCert server = read_curve_cert(options_.curve_server_public);
+    const CurveCert mine = read_curve_secret(options_.curve_secret);
+    socket_->socket.set(zmq::sockopt::curve_serverkey, server.public_z85);
+    socket_->socket.set(zmq::sockopt::curve_publickey, mine.public_z85);
+    socket_->socket.set(zmq::sockopt::curve_secretkey, mine.secret_z85);
+  }
   socket_->socket.connect(options_.endpoint);
   std::random_device rd;
   id_prefix_ = "c" + std::to_string(rd() % 1000000) + "-";
@@ -25,8 +39,21 @@ ZmqClient::ZmqClient(ClientOptions options) : options_(std::move(options)), sock
 
 ZmqClient::~ZmqClient() = default;
 
-void ZmqClient::send(const std::string& frame) {
-  socket_->socket.send(zmq::buffer(frame), zmq::send_flags::none);
+// A DEALER with no live connection (server down, or one that refused this
+// client's CURVE key) cannot take a frame; waiting for one is bounded by the
+// client's timeout instead of blocking forever.
+void ZmqClient::send(const std::string& frame, std::chrono::milliseconds wait) {
+  const auto deadline = Clock::now() + wait;
+  for (;;) {
+    if (socket_->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait)) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      throw ClientTimeout("cannot send to " + options_.endpoint + " within " + std::to_string(wait.count()) +
+                          " ms: no connection (server down, or it did not admit this client's CURVE key)");
+    }
+    zmq::pollitem_t item{socket_->socket.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::poll(&item, 1, std::min(left, std::chrono::milliseconds(100)));
+  }
   last_send_ = Clock::now();
 }
 
@@ -77,7 +104,11 @@ zp::ServerMessage ZmqClient::wait_for(const std::optional<std::string>& id, Type
     if (now >= deadline) throw ClientTimeout("no answer from " + options_.endpoint + " within " +
                                              std::to_string(options_.timeout.count()) + " ms");
     if (!jobs_.empty() && now - last_send_ >= options_.keepalive_interval) {
-      send(zp::encode_health_request(std::nullopt));  // keep-alive; its reply is dropped
+      try {
+        send(zp::encode_health_request(std::nullopt), std::chrono::milliseconds(0));  // keep-alive; reply dropped
+      } catch (const ClientTimeout&) {
+        last_send_ = now;  // no connection right now: the wait below times out on its own
+      }
     }
     const auto wait = std::min({std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
                                 options_.keepalive_interval, std::chrono::milliseconds(1000)});
@@ -87,8 +118,8 @@ zp::ServerMessage ZmqClient::wait_for(const std::optional<std::string>& id, Type
 
 ZmqClient::Stream ZmqClient::generate(JobRequest request) {
   if (request.id.empty()) request.id = id_prefix_ + std::to_string(next_id_++);
+  send(zp::encode_generate(request), options_.timeout);
   jobs_[request.id];
-  send(zp::encode_generate(request));
   return Stream(this, request.id);
 }
 
@@ -111,11 +142,17 @@ JobEvent ZmqClient::generate_all(JobRequest request) {
   }
 }
 
-void ZmqClient::cancel(const std::string& id) { send(zp::encode_cancel(id)); }
+void ZmqClient::cancel(const std::string& id) {
+  // Best effort and prompt: a server this client cannot reach runs no job of it.
+  try {
+    send(zp::encode_cancel(id), std::chrono::milliseconds(0));
+  } catch (const ClientTimeout&) {
+  }
+}
 
 zp::StatsReply ZmqClient::stats() {
   const std::string id = id_prefix_ + "s" + std::to_string(next_id_++);
-  send(zp::encode_stats_request(id));
+  send(zp::encode_stats_request(id), options_.timeout);
   zp::ServerMessage m = wait_for(id, Type::kStats);
   if (m.type == Type::kError) throw std::runtime_error("stats failed: " + m.event.message);
   return m.stats;
@@ -123,7 +160,7 @@ zp::StatsReply ZmqClient::stats() {
 
 zp::HealthReply ZmqClient::health() {
   const std::string id = id_prefix_ + "h" + std::to_string(next_id_++);
-  send(zp::encode_health_request(id));
+  send(zp::encode_health_request(id), options_.timeout);
   zp::ServerMessage m = wait_for(id, Type::kHealth);
   if (m.type == Type::kError) throw std::runtime_error("health failed: " + m.event.message);
   return m.health;

@@ -36,6 +36,12 @@ struct ClientOptions {
   std::string endpoint;                           // "tcp://host:port" or "ipc:///path"
   std::chrono::milliseconds timeout{30000};       // max wait for the next frame
   std::chrono::milliseconds keepalive_interval{2000};
+  // CURVE (both or neither): the server's public certificate (NAME.key) and
+  // this client's secret certificate (NAME.key_secret), as `loom keygen` or
+  // pyzmq's zmq.auth write them. A server that does not admit the key sends
+  // nothing at all: the client sees ClientTimeout.
+  std::string curve_server_public{};
+  std::string curve_secret{};
 };
 
 class ZmqClient {
@@ -69,7 +75,7 @@ class ZmqClient {
   // Convenience: the whole text of a job (the terminal event, text filled in
   // from the deltas when streamed).
   JobEvent generate_all(JobRequest request);
-  void cancel(const std::string& id);
+  void cancel(const std::string& id);  // best effort, never blocks
   zmq_proto::StatsReply stats();
   zmq_proto::HealthReply health();
 
@@ -79,7 +85,7 @@ class ZmqClient {
   std::optional<zmq_proto::ServerMessage> take_buffered(const std::optional<std::string>& id,
                                                         zmq_proto::ServerMessage::Type type);
   bool pump(std::chrono::milliseconds budget);
-  void send(const std::string& frame);
+  void send(const std::string& frame, std::chrono::milliseconds wait);  // throws ClientTimeout
 
   ClientOptions options_;
   std::unique_ptr<Socket> socket_;

@@ -32,6 +32,7 @@ struct StatsReply {
   EngineStats engine;
   int64_t clients = 0;         // clients the endpoint currently tracks
   int64_t jobs_in_flight = 0;  // accepted by the endpoint, not yet terminal
+  int64_t auth_denied = 0;     // CURVE handshakes the endpoint refused
 };
 struct HealthReply {
   EngineHealth engine;

@@ -151,6 +151,7 @@ void read_stats(MapView& m, StatsReply& s) {
   s.engine.uptime_s = get_number(m, "uptime_s");
   s.clients = get_int(m, "clients");
   s.jobs_in_flight = get_int(m, "jobs_in_flight");
+  s.auth_denied = get_int(m, "auth_denied");
 }
 
 void read_health(MapView& m, HealthReply& h) {

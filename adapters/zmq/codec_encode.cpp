@@ -173,7 +173,7 @@ std::string encode_error(const std::optional<std::string>& id, const ProtocolErr
 std::string encode_stats(const std::optional<std::string>& id, const StatsReply& s) {
   msgpack::sbuffer buf;
   Packer pk(buf);
-  pack_head(pk, 3 + 12, "stats", view(id));
+  pack_head(pk, 3 + 13, "stats", view(id));
   const EngineStats& e = s.engine;
   pack_str(pk, "waiting"); pk.pack_int32(e.waiting);
   pack_str(pk, "running"); pk.pack_int32(e.running);
@@ -187,6 +187,7 @@ std::string encode_stats(const std::optional<std::string>& id, const StatsReply&
   pack_str(pk, "uptime_s"); pk.pack_double(e.uptime_s);
   pack_str(pk, "clients"); pk.pack_int64(s.clients);
   pack_str(pk, "jobs_in_flight"); pk.pack_int64(s.jobs_in_flight);
+  pack_str(pk, "auth_denied"); pk.pack_int64(s.auth_denied);
   return take(buf);
 }
 

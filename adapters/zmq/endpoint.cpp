@@ -47,6 +47,7 @@ ZmqEndpoint::Impl::Impl(EngineApi& engine, EndpointOptions options)
     socket_.set(zmq::sockopt::rcvhwm, options_.send_hwm);
     socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.limits.max_frame_bytes) + 4096);
     socket_.set(zmq::sockopt::linger, 500);
+    secure_socket();
     if (worker_mode_) {
       socket_.connect(options_.proxy_address);
       address_ = options_.proxy_address;
@@ -56,6 +57,7 @@ ZmqEndpoint::Impl::Impl(EngineApi& engine, EndpointOptions options)
       socket_.set(zmq::sockopt::router_mandatory, 1);
       socket_.bind(options_.address);
       address_ = socket_.get(zmq::sockopt::last_endpoint);
+      after_bind();
     }
   } catch (const zmq::error_t& e) {
     const std::string where = worker_mode_ ? options_.proxy_address : options_.address;
@@ -85,7 +87,9 @@ void ZmqEndpoint::Impl::drain(std::chrono::milliseconds timeout) {
 
 EndpointCounters ZmqEndpoint::Impl::counters() const {
   std::lock_guard lock(counters_mu_);
-  return counters_;
+  EndpointCounters c = counters_;
+  if (zap_) c.auth_denied = zap_->denied(kZapDomain);
+  return c;
 }
 
 ZmqEndpoint::ZmqEndpoint(EngineApi& engine, EndpointOptions options)
@@ -94,5 +98,6 @@ ZmqEndpoint::~ZmqEndpoint() = default;
 std::string ZmqEndpoint::address() const { return impl_->address(); }
 void ZmqEndpoint::drain(std::chrono::milliseconds timeout) { impl_->drain(timeout); }
 EndpointCounters ZmqEndpoint::counters() const { return impl_->counters(); }
+void ZmqEndpoint::reload_curve_clients() { impl_->reload_curve_clients(); }
 
 }  // namespace loom

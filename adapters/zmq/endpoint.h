@@ -42,6 +42,17 @@ struct EndpointOptions {
   int32_t worker_capacity = 64;           // jobs the proxy may route here at once
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds proxy_timeout{5000};  // proxy silent this long: cancel all
+  // Security (README.md, "Keys"). Bind mode: CURVE server when
+  // curve_secret (a NAME.key_secret file) is set; curve_clients_dir then
+  // holds the admitted clients' public certificates (*.key). Worker mode:
+  // curve_secret is this worker's certificate and curve_server_public the
+  // proxy backend's public certificate. Without CURVE a bind that other
+  // machines can reach is refused unless `insecure`.
+  std::string curve_secret{};
+  std::string curve_clients_dir{};
+  std::string curve_server_public{};
+  bool insecure = false;
+  unsigned ipc_mode = 0600;               // file mode of a bound ipc:// socket
 };
 
 struct EndpointCounters {
@@ -52,6 +63,7 @@ struct EndpointCounters {
   int64_t frames_out = 0;
   int64_t frames_dropped = 0;   // addressed to a client that is gone
   int64_t clients_expired = 0;  // keep-alive expiries and stuck clients
+  int64_t auth_denied = 0;      // failed CURVE handshakes: unknown key, wrong server key, no CURVE, abandoned
 };
 
 class ZmqEndpoint {
@@ -70,6 +82,9 @@ class ZmqEndpoint {
   // terminal messages, then closes the socket. Idempotent.
   void drain(std::chrono::milliseconds timeout);
   EndpointCounters counters() const;
+  // Re-reads curve_clients_dir (SIGHUP). All or nothing: a bad file keeps
+  // the old keys and throws CurveCertError. No-op without CURVE.
+  void reload_curve_clients();
 
   class Impl;
 

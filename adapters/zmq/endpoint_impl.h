@@ -12,10 +12,12 @@
 
 #include "adapters/zmq/codec.h"
 #include "adapters/zmq/endpoint.h"
+#include "adapters/zmq/zap_handler.h"
 
 namespace loom {
 
 using Clock = std::chrono::steady_clock;
+inline constexpr const char* kZapDomain = "loom";  // the endpoint's CURVE clients
 
 // What other threads hand the I/O thread: a job's event, or a command.
 struct MailItem {
@@ -60,6 +62,9 @@ class ZmqEndpoint::Impl {
   void drain(std::chrono::milliseconds timeout);
   std::string address() const { return address_; }
   EndpointCounters counters() const;
+  void reload_curve_clients() {
+    if (zap_) zap_->reload();
+  }
 
  private:
   enum class SendResult { kSent, kFull, kGone };
@@ -84,6 +89,9 @@ class ZmqEndpoint::Impl {
   void update_counts();
   SendResult send_raw(const std::string& client, const std::string& frame);
   // Worker mode (worker_link.cpp).
+  // CURVE and the bind policy (endpoint_security.cpp).
+  void secure_socket();
+  void after_bind();
   void worker_announce(const char* type);
   void worker_on_frame(std::string_view envelope);
   static std::string worker_wrap(const std::string& client, const std::string& frame);
@@ -92,6 +100,7 @@ class ZmqEndpoint::Impl {
   EndpointOptions options_;
   bool worker_mode_ = false;
   zmq::context_t context_;
+  std::unique_ptr<ZapHandler> zap_;  // bind mode with CURVE; outlives socket_, not context_
   zmq::socket_t socket_;
   std::string address_;
   std::shared_ptr<Mailbox> mailbox_;

@@ -130,7 +130,7 @@ void ZmqEndpoint::Impl::handle_client_frame(const std::string& client, std::stri
     handle_cancel(state, cancel->id);
   } else if (auto* stats = std::get_if<zp::StatsRequest>(&d.message)) {
     zp::StatsReply reply{engine_.stats(), static_cast<int64_t>(clients_.size()),
-                         static_cast<int64_t>(jobs_in_flight_)};
+                         static_cast<int64_t>(jobs_in_flight_), zap_ ? zap_->denied(kZapDomain) : 0};
     this->reply(client, zp::encode_stats(stats->id, reply));
   } else if (auto* health = std::get_if<zp::HealthRequest>(&d.message)) {
     const double uptime = std::chrono::duration<double>(Clock::now() - started_).count();

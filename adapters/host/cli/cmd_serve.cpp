@@ -9,6 +9,9 @@
 //              [--vllm-engine tcp://127.0.0.1:29550]   (engine of a vLLM 0.33.0 frontend)
 //              [--http 127.0.0.1:8000 [--api-key K]]     (the OpenAI-compatible HTTP door)
 //              [--backend-next SO [--config-json-next JSON]]  (SIGHUP: swap backends, doors stay up)
+//              [--curve-secret S.key_secret --curve-clients DIR | --insecure] [--ipc-mode 0660]
+//   (worker mode with CURVE: --proxy ADDR --curve-server-public B.key --curve-secret W.key_secret)
+// SIGHUP re-reads --curve-clients and, with --backend-next, swaps the backend.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include "adapters/host/cli/http_options.h"
 #include "adapters/host/cli/serve_doors.h"
 #include "adapters/http/server.h"
+#include "adapters/zmq/bind_policy.h"
 #include "adapters/zmq/endpoint.h"
 
 namespace loom::cli {
@@ -36,10 +40,12 @@ struct ServeArgs {
   HttpFlags http;           // --http: the OpenAI-compatible door
   std::string backend_next, config_json_next;  // SIGHUP swaps to these (and back)
   int64_t drain_timeout_ms = 30000;
+  std::string curve_secret, curve_clients, curve_server_public, ipc_mode = "0600";
+  bool insecure = false;
 };
 
-// Blocks SIGTERM/SIGINT in this thread, and so in every thread created after
-// it (the plugin's), so that sigwait() alone receives them.
+// Blocks SIGTERM/SIGINT/SIGHUP in this thread, and so in every thread created
+// after it (the plugin's), so that sigwait() alone receives them.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -48,6 +54,19 @@ sigset_t block_stop_signals() {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+unsigned parse_ipc_mode(const std::string& text) {
+  size_t used = 0;
+  unsigned long mode = 0;
+  try {
+    mode = std::stoul(text, &used, 8);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || mode > 0777)
+    throw std::invalid_argument("--ipc-mode expects an octal file mode such as 0600 or 0660, got \"" + text + "\"");
+  return static_cast<unsigned>(mode);
 }
 
 EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engine) {
@@ -59,6 +78,11 @@ EndpointOptions endpoint_options(const ServeArgs& args, const PluginEngine& engi
   options.worker_name = std::string("loom-") + engine.api().backend_name;
   const auto config = nlohmann::json::parse(backend_config(args.backend));
   options.worker_capacity = config.value("max_num_seqs", 32);
+  options.curve_secret = args.curve_secret;
+  options.curve_clients_dir = args.curve_clients;
+  options.curve_server_public = args.curve_server_public;
+  options.insecure = args.insecure;
+  options.ipc_mode = parse_ipc_mode(args.ipc_mode);
   return options;
 }
 
@@ -82,14 +106,33 @@ void drain_all(ZmqEndpoint* endpoint, VllmDoor* vllm, http::HttpServer* http, Sw
   if (http) http->stop();
 }
 
-// Waits for SIGTERM/SIGINT, swapping on SIGHUP; returns 0 early when the vLLM
-// door declared the engine dead (it already sent ENGINE_CORE_DEAD).
-int wait_for_stop(const sigset_t& stop, const VllmDoor* vllm, SwapPlan& plan, SwappableEngine& engine) {
+// A SIGHUP re-reads the endpoint's client keys (a no-op without CURVE); a bad
+// key file keeps the old keys.
+void reload_client_keys(ZmqEndpoint& endpoint) {
+  try {
+    endpoint.reload_curve_clients();
+    std::fprintf(stderr, "loom serve: SIGHUP: client keys re-read\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "loom serve: SIGHUP: %s; keeping the old keys\n", e.what());
+  }
+}
+
+// Waits for SIGTERM/SIGINT; on SIGHUP re-reads client keys and swaps the
+// backend when there is a --backend-next. Returns 0 early when the vLLM door
+// declared the engine dead (it already sent ENGINE_CORE_DEAD).
+int wait_for_stop(const sigset_t& stop, ZmqEndpoint* curve_endpoint, const VllmDoor* vllm, SwapPlan& plan,
+                  SwappableEngine& engine) {
   const timespec tick{1, 0};
   for (;;) {
     const int sig = sigtimedwait(&stop, nullptr, &tick);
-    if (sig == SIGHUP) swap_backends(plan, engine);
-    else if (sig > 0) return sig;
+    if (sig == SIGHUP) {
+      if (curve_endpoint) reload_client_keys(*curve_endpoint);
+      if (!plan.next_backend.empty()) swap_backends(plan, engine);
+      if (!curve_endpoint && plan.next_backend.empty())
+        std::fprintf(stderr, "loom serve: SIGHUP ignored (no --curve-clients, no --backend-next)\n");
+    } else if (sig > 0) {
+      return sig;
+    }
     if (vllm && vllm->dead()) return 0;
   }
 }
@@ -128,6 +171,9 @@ void run_serve(const ServeArgs& args) {
   const sigset_t stop = block_stop_signals();
   if (args.endpoint.empty() && args.proxy.empty() && args.vllm_engine.empty() && args.http.listen.empty())
     throw std::invalid_argument("serve needs --endpoint (bind), --proxy (worker mode), --vllm-engine or --http");
+  // Refused before the model loads: the answer comes at once.
+  if (!args.endpoint.empty() || !args.proxy.empty())
+    check_clear_bind(args.proxy.empty() ? args.endpoint : args.proxy, !args.curve_secret.empty(), args.insecure);
   auto engine = std::make_unique<SwappableEngine>(open_engine(args.backend, "loom serve"));
   std::unique_ptr<ZmqEndpoint> endpoint;
   if (!args.endpoint.empty() || !args.proxy.empty()) {
@@ -147,7 +193,7 @@ void run_serve(const ServeArgs& args) {
   auto vllm = open_vllm_door(args.vllm_engine, args.backend, *engine);
   SwapPlan plan{args.backend, args.backend_next, args.config_json_next, args.drain_timeout_ms};
   FailureWatch watch(*engine);
-  const int sig = wait_for_stop(stop, vllm.get(), plan, *engine);
+  const int sig = wait_for_stop(stop, args.curve_clients.empty() ? nullptr : endpoint.get(), vllm.get(), plan, *engine);
   if (sig == 0) {
     std::fprintf(stderr, "loom serve: the vLLM door declared the engine dead; stopping\n");
     drain_all(endpoint.get(), nullptr, http.get(), *engine, std::chrono::milliseconds(0));
@@ -182,6 +228,15 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--config-json-next", args->config_json_next, "the --config-json of --backend-next (default: the same)");
   cmd->add_option("--drain-timeout-ms", args->drain_timeout_ms, "how long jobs in flight may finish on stop")
       ->capture_default_str();
+  cmd->add_option("--curve-secret", args->curve_secret,
+                  "CURVE: this server's (or, with --proxy, this worker's) NAME.key_secret (loom keygen)");
+  cmd->add_option("--curve-clients", args->curve_clients,
+                  "CURVE: directory of admitted clients' NAME.key files (re-read on SIGHUP)");
+  cmd->add_option("--curve-server-public", args->curve_server_public,
+                  "CURVE worker mode: the proxy backend's public NAME.key");
+  cmd->add_flag("--insecure", args->insecure,
+                "serve a tcp:// address other machines can reach without CURVE (clear text, any peer)");
+  cmd->add_option("--ipc-mode", args->ipc_mode, "file mode of an ipc:// socket (octal)")->capture_default_str();
   cmd->callback([args] { run_serve(*args); });
 }
 

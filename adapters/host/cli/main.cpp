@@ -4,6 +4,7 @@
 //   loom serve --backend libloom_cpu.so --model M --endpoint E   host a backend plugin
 //   loom proxy --frontend A --backend B          broker over many backends
 //   loom http --listen H:P --connect E           HTTP gateway in front of a serve or proxy
+//   loom keygen NAME                             CURVE certificate pair NAME.key, NAME.key_secret
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   loom::cli::add_serve_command(app);
   loom::cli::add_proxy_command(app);
   loom::cli::add_http_command(app);
+  loom::cli::add_keygen_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
