@@ -7,6 +7,7 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev libboost-context-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libspdlog-dev libfmt-dev
   libcli11-dev libicu-dev python3-numpy python3-zmq python3-msgpack python3-matplotlib clang libclang-rt-14-dev
+  python3-venv python3.11-venv curl prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs dependencies, builds
-# the release and the sanitizer (ASan+UBSan) flavours, fetches the model,
-# and runs every test in both. CI runs exactly this (.ci/run).
+# the release and the sanitizer (ASan+UBSan, TSan) flavours, fetches the
+# model, runs every test in them, the HTTP door's tests (openai SDK, curl,
+# Prometheus), a 120 s soak, the fuzzers, and last the vLLM door under a real
+# `vllm serve` (its venv is cached under ~/.cache/loom). CI runs exactly this
+# (.ci/run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -16,6 +19,10 @@ step "building (release)"
 release=$(scripts/build.sh release)
 step "running tests (release)"
 ctest --test-dir "$release" --output-on-failure -j "$(nproc)" --timeout 900
+step "HTTP door: openai SDK, curl, promtool and Prometheus (scripts/test_http.sh)"
+scripts/test_http.sh "$release"
+step "soak: 120 s of mixed load through one loom serve (bench/soak)"
+LOOM_BUILD=$release SOAK_OUT=$release/soak bench/soak/run.sh 120
 
 step "building (ASan + UBSan)"
 asan=$(scripts/build.sh asan)
@@ -34,3 +41,7 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/t
 
 step "fuzzing (libFuzzer, ${FUZZ_SECONDS:=30} s per target)"
 FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run_fuzzers.sh
+
+step "vLLM door under a real vllm serve 0.33.0 (scripts/test_vllm.sh)"
+LOOM_BUILD_DIR=$release scripts/test_vllm.sh
+step "all tests passed"
