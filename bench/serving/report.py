@@ -139,3 +139,30 @@ def plot_sweep(series, path):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_concurrency(paths, path):
+    """Closed-loop points (load_gen.py --out JSON files): output tok/s and
+    p99 TTFT against concurrent streams, one line per label."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    series = {}
+    for p in paths:
+        with open(p) as f:
+            for point in json.load(f)["points"]:
+                series.setdefault(point["label"], []).append(point)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, points in sorted(series.items()):
+        pts = sorted(points, key=lambda p: p["concurrency"])
+        streams = [p["concurrency"] for p in pts]
+        ax1.plot(streams, [p["summary"]["output_tok_per_s"] for p in pts], "o-", label=label)
+        ax2.plot(streams, [p["summary"]["ttft_ms"]["p99"] for p in pts], "o-", label=label)
+    ax1.set(xlabel="concurrent streams", ylabel="output tok/s", title="throughput", xscale="log")
+    ax2.set(xlabel="concurrent streams", ylabel="ms", title="p99 time to first token", xscale="log", yscale="log")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

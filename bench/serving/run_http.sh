@@ -6,7 +6,8 @@
 # Prints one markdown table per target; raw JSON in $out.
 # Usage: bench/serving/run_http.sh [model.gguf]
 # Env: LOOM_BUILD (default <repo>/build), THREADS (2), STREAMS ("1 4 16 64"),
-# PROMPT_LEN (64), OUTPUT_LEN (64), LLAMA_SERVER (path; default the cached build).
+# PROMPT_LEN (64), OUTPUT_LEN (64), LLAMA_SERVER (path; default the cached build),
+# PLOT (PNG path; default $out/http_serving.png).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/bench/serving
@@ -62,8 +63,15 @@ for c in $streams; do
 done
 kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
 
+plot() {
+  local png=${PLOT:-$out/http_serving.png}
+  $py -c 'import sys; sys.path.insert(0, sys.argv[1]); import report; report.plot_concurrency(sys.argv[3:], sys.argv[2])' \
+    "$here" "$png" "$out"/*.json
+  echo "plot: $png; raw JSON/CSV in $out"
+}
 if [[ -z $llama || ! -x $llama ]]; then
   echo "llama-server: not built (tests/reference/build_llama_cpp.sh builds it); peer not measured"
+  plot
   exit 0
 fi
 for c in $streams; do
@@ -74,3 +82,4 @@ for c in $streams; do
   point llama-server --http "http://127.0.0.1:$lport" "$c"
   kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
 done
+plot
