@@ -2,25 +2,12 @@
 
 #include <limits>
 
+#include "adapters/msgpack/frame_check.h"
+
 namespace loom::vllm_door {
 namespace {
 
 constexpr uint32_t kMaxDepth = 12;  // SamplingParams inside EngineCoreRequest needs 4
-
-struct ScanVisitor : msgpack::null_visitor {
-  uint32_t depth = 0;
-  bool too_deep = false;
-  bool enter() {
-    if (++depth > kMaxDepth) too_deep = true;
-    return !too_deep;
-  }
-  bool start_array(uint32_t) { return enter(); }
-  bool end_array() { --depth; return true; }
-  bool start_map(uint32_t) { return enter(); }
-  bool end_map() { --depth; return true; }
-  void parse_error(size_t, size_t) {}
-  void insufficient_bytes(size_t, size_t) {}
-};
 
 std::string expected(std::string_view what, std::string_view field, const msgpack::object& o) {
   return std::string(field) + ": expected " + std::string(what) + ", got " + type_name(o);
@@ -33,17 +20,7 @@ void mismatch(std::string message) { throw WireError{WireError::Kind::kMismatch,
 
 msgpack::object_handle safe_unpack(std::string_view bytes) {
   if (bytes.empty()) malformed("empty payload");
-  ScanVisitor scan;
-  size_t off = 0;
-  bool ok = false;
-  try {
-    ok = msgpack::parse(bytes.data(), bytes.size(), off, scan);
-  } catch (const std::exception& e) {
-    malformed(std::string("not msgpack: ") + e.what());
-  }
-  if (scan.too_deep) malformed("msgpack nested deeper than " + std::to_string(kMaxDepth));
-  if (!ok) malformed("not msgpack, or truncated (" + std::to_string(bytes.size()) + " bytes)");
-  if (off != bytes.size()) malformed("trailing bytes after the msgpack value");
+  if (auto why = msgpack_frame::check_frame(bytes, kMaxDepth)) malformed(*why);
   try {
     return msgpack::unpack(bytes.data(), bytes.size());
   } catch (const std::exception& e) {
@@ -51,22 +28,7 @@ msgpack::object_handle safe_unpack(std::string_view bytes) {
   }
 }
 
-const char* type_name(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "bool";
-    case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "integer";
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "binary";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "ext";
-  }
-  return "unknown";
-}
+const char* type_name(const msgpack::object& o) { return msgpack_frame::type_name(o); }
 
 bool is_nil(const msgpack::object& o) { return o.type == msgpack::type::NIL; }
 

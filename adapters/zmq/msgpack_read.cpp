@@ -2,26 +2,11 @@
 
 #include <limits>
 
+#include "adapters/msgpack/frame_check.h"
+
 namespace loom::zmq_proto::detail {
 
 namespace {
-
-// Allocation-free structural check: bounded depth; the parser itself reports
-// truncation. Declared element counts cost nothing here.
-struct ScanVisitor : msgpack::null_visitor {
-  uint32_t depth = 0;
-  bool too_deep = false;
-  bool enter() {
-    if (++depth > kMaxDepth) too_deep = true;
-    return !too_deep;
-  }
-  bool start_array(uint32_t) { return enter(); }
-  bool end_array() { --depth; return true; }
-  bool start_map(uint32_t) { return enter(); }
-  bool end_map() { --depth; return true; }
-  void parse_error(size_t, size_t) {}
-  void insufficient_bytes(size_t, size_t) {}
-};
 
 std::string got(const msgpack::object& o) { return std::string("got ") + type_name(o); }
 
@@ -34,20 +19,7 @@ void fail(std::string field, std::string message, ErrorCode code) {
 
 msgpack::object_handle safe_unpack(std::string_view frame) {
   if (frame.empty()) fail("", "empty frame (expected one msgpack map)");
-  ScanVisitor scan;
-  size_t off = 0;
-  bool ok = false;
-  try {
-    ok = msgpack::parse(frame.data(), frame.size(), off, scan);
-  } catch (const std::exception& e) {
-    fail("", std::string("malformed msgpack: ") + e.what());
-  }
-  if (scan.too_deep) fail("", "msgpack nesting deeper than " + std::to_string(kMaxDepth));
-  if (!ok) fail("", "malformed or truncated msgpack (" + std::to_string(frame.size()) + " bytes)");
-  if (off != frame.size()) {
-    fail("", "trailing bytes after the msgpack value (" + std::to_string(frame.size() - off) +
-                 " of " + std::to_string(frame.size()) + ")");
-  }
+  if (auto why = msgpack_frame::check_frame(frame, kMaxDepth)) fail("", *why);
   try {
     return msgpack::unpack(frame.data(), frame.size());
   } catch (const std::exception& e) {
@@ -55,22 +27,7 @@ msgpack::object_handle safe_unpack(std::string_view frame) {
   }
 }
 
-const char* type_name(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "bool";
-    case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "integer";
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "binary";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "ext";
-  }
-  return "unknown";
-}
+const char* type_name(const msgpack::object& o) { return msgpack_frame::type_name(o); }
 
 bool is_nil(const msgpack::object& o) { return o.type == msgpack::type::NIL; }
 
