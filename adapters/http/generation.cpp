@@ -22,16 +22,21 @@ void Generation::start() {
     choices_[i].last_token = start_;
     core_.job_started(choices_[i].id);
   }
+  core_.adopt(shared_from_this());
   for (size_t i = 0; i < choices_.size(); ++i) {
     JobRequest job = request_.job;
     job.id = choices_[i].id;
     // n > 1 with a seed: each choice its own (seed + index), or all n would be equal.
     if (job.params.sampling.has_seed) job.params.sampling.seed += i;
-    auto self = shared_from_this();
-    HttpServer::Core* core = &core_;
-    core_.engine.submit(std::move(job), [self, core, i](const JobEvent& ev) {
-      if (ev.kind != JobEvent::Kind::kDelta) core->job_ended(self->choices_[i].id);
-      net::post(self->strand_, [self, i, ev] { self->on_event(i, ev); });
+    // Weak on both sides: the engine may call (or drop) this after the server
+    // is gone, from its own thread.
+    std::weak_ptr<HttpServer::Core> weak_core = core_.weak_from_this();
+    std::weak_ptr<Generation> weak_self = weak_from_this();
+    core_.engine.submit(std::move(job), [weak_core, weak_self, id = choices_[i].id, i](const JobEvent& ev) {
+      const auto core = weak_core.lock();
+      if (!core) return;
+      if (ev.kind != JobEvent::Kind::kDelta) core->job_ended(id);
+      if (auto self = weak_self.lock()) net::post(self->strand_, [self, i, ev] { self->on_event(i, ev); });
     });
   }
 }
@@ -66,6 +71,9 @@ void Generation::on_event(size_t index, const JobEvent& ev) {
     c.done = true;
     --remaining_;
   }
+  // The last terminal event: nothing more can arrive (the posted handler that
+  // runs this still holds us).
+  if (remaining_ == 0) core_.release(this);
   if (ev.kind == JobEvent::Kind::kDone) record(c, ev);
   if (finished_) return;  // answered already (an error, or the client left): only bookkeeping
   switch (ev.kind) {

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "adapters/http/generation.h"
 #include "adapters/http/server_core.h"
 #include "adapters/http/session.h"
 
@@ -62,6 +63,9 @@ void HttpServer::stop() {
   // Run what completed meanwhile (the aborted accept drops its hold on the core).
   core_->ioc.restart();
   core_->ioc.poll();
+  // Generations still waiting for the engine let go of their connections now,
+  // while ioc lives; their late events find nothing (see Core::adopt).
+  for (const auto& g : core_->take_generations()) g->abandon();
 }
 
 }  // namespace loom::http

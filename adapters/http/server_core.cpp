@@ -1,5 +1,7 @@
 #include "adapters/http/server_core.h"
 
+#include "adapters/http/generation.h"
+
 namespace loom::http {
 
 HttpServer::Core::Core(EngineApi& e, ServerOptions o) : engine(e), options(std::move(o)) {}
@@ -63,6 +65,28 @@ std::vector<std::string> HttpServer::Core::jobs_in_flight() {
 size_t HttpServer::Core::jobs_in_flight_count() {
   std::lock_guard lock(mu_);
   return in_flight_.size();
+}
+
+void HttpServer::Core::adopt(std::shared_ptr<Generation> g) {
+  std::lock_guard lock(mu_);
+  const Generation* key = g.get();
+  generations_.emplace(key, std::move(g));
+}
+void HttpServer::Core::release(const Generation* g) {
+  std::shared_ptr<Generation> last;  // destroyed outside the lock
+  std::lock_guard lock(mu_);
+  if (auto it = generations_.find(g); it != generations_.end()) {
+    last = std::move(it->second);
+    generations_.erase(it);
+  }
+}
+std::vector<std::shared_ptr<Generation>> HttpServer::Core::take_generations() {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Generation>> out;
+  out.reserve(generations_.size());
+  for (auto& [key, g] : generations_) out.push_back(std::move(g));
+  generations_.clear();
+  return out;
 }
 
 }  // namespace loom::http

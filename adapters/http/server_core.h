@@ -4,6 +4,7 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -19,7 +20,11 @@ namespace loom::http {
 
 namespace net = boost::asio;
 
-struct HttpServer::Core {
+class Generation;
+
+// Shared with make_shared; engine callbacks hold it weakly, so an event that
+// arrives after the server is gone finds nothing to touch.
+struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
   Core(EngineApi& engine, ServerOptions options);
 
   EngineApi& engine;
@@ -45,12 +50,20 @@ struct HttpServer::Core {
   std::vector<std::string> jobs_in_flight();
   size_t jobs_in_flight_count();
 
+  // Generations whose jobs have not all ended are owned here, not by the
+  // engine's callbacks: a callback that outlives the server must not hold the
+  // last reference to anything bound to ioc. stop() takes them back.
+  void adopt(std::shared_ptr<Generation> g);
+  void release(const Generation* g);
+  std::vector<std::shared_ptr<Generation>> take_generations();
+
  private:
   std::mutex mu_;
   std::optional<ModelInfo> model_;
   std::unique_ptr<DoorMetrics> metrics_;
   std::unordered_map<int32_t, std::string> token_text_;
   std::set<std::string> in_flight_;
+  std::unordered_map<const Generation*, std::shared_ptr<Generation>> generations_;
 };
 
 }  // namespace loom::http

@@ -3,7 +3,8 @@
 // one token per job per step on the engine's own thread, then done/length.
 // Prompts with a meaning: "hang" runs until cancelled; "overload" is refused
 // `overloaded`; "toolong" is refused `too_long` on field "max_tokens";
-// "fail" fails `internal` after two tokens. The vocabulary is 1000 ids;
+// "fail" fails `internal` after two tokens. ignore_cancels() makes it slow to
+// obey a cancel. The vocabulary is 1000 ids;
 // tokenize gives one id per space-separated word (its length).
 #pragma once
 #include <chrono>
@@ -39,9 +40,10 @@ class ScriptEngine : public EngineApi {
   }
   void cancel(const std::string& id) override {
     std::lock_guard lock(mu_);
+    cancelled_.insert(id);
+    if (ignore_cancels_) return;
     for (auto& j : jobs_)
       if (j.request.id == id) j.cancelled = true;
-    cancelled_.insert(id);
     cv_.notify_all();
   }
   EngineStats stats() const override {
@@ -69,6 +71,12 @@ class ScriptEngine : public EngineApi {
       out += "t" + std::to_string(id) + " ";
     }
     return out;
+  }
+  // A slow engine: cancels are noted but jobs run on (a "hang" job until the
+  // engine itself stops), so events arrive after the door has let go.
+  void ignore_cancels() {
+    std::lock_guard lock(mu_);
+    ignore_cancels_ = true;
   }
   size_t in_flight() const {
     std::lock_guard lock(mu_);
@@ -180,6 +188,7 @@ class ScriptEngine : public EngineApi {
   size_t submitted_ = 0;
   int64_t generated_ = 0;
   bool stop_ = false;
+  bool ignore_cancels_ = false;
   std::thread thread_;
 };
 

@@ -279,5 +279,21 @@ TEST_F(HttpServerTest, StopEndsOpenStreams) {
   EXPECT_EQ(engine_.in_flight(), 0u);
 }
 
+// The engine outlives the server and goes on calling (and at last dropping)
+// the callbacks of jobs the server gave up on: those must touch nothing of the
+// server (under ASan a dangling strand or core is a heap-use-after-free).
+TEST_F(HttpServerTest, EngineEventsAfterTheServerIsGoneTouchNothing) {
+  engine_.ignore_cancels();
+  RawConnection streamed(server_->port()), whole(server_->port());
+  streamed.send(testing::post("/v1/completions", R"({"prompt":"hang","stream":true})"));
+  whole.send(testing::post("/v1/completions", R"({"prompt":"hang","n":2})"));
+  while (engine_.in_flight() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server_.reset();  // gives the unanswered cancels its grace period, then goes
+  EXPECT_EQ(engine_.cancelled().size(), 3u);
+  const auto before = engine_.in_flight();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // deltas into the void
+  EXPECT_EQ(engine_.in_flight(), before);
+}  // the engine's shutdown ends the jobs: terminal events, callbacks dropped
+
 }  // namespace
 }  // namespace loom::http
