@@ -2,7 +2,7 @@
 # Builds the llama.cpp vendored in llama-cpp-python's PyPI sdist, once, into
 # ~/.cache/loom/llama.cpp: the independent reference for the fixtures in
 # tests/fixtures/ and the peer in bench/ (llama-bench, and llama-server for
-# the HTTP serving bench). Slow on 2 cores (15-30 min); never
+# the HTTP serving bench, llama-perplexity and llama-tokenize). Slow on 2 cores (15-30 min); never
 # run by CI. Prints the library folder on success.
 set -euo pipefail
 version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
@@ -18,13 +18,13 @@ if [[ ! -d $src ]]; then
   python3 -m pip download --no-deps --no-binary :all: -d "$cache/dl" "llama-cpp-python==$version" >&2
   tar xzf "$cache/dl/llama_cpp_python-$version.tar.gz" -C "$cache"
 fi
-if [[ ! -f $build/bin/libllama.so || ! -x $build/bin/llama-bench || ! -x $build/bin/llama-server || ! -f $build/.no-amx ]]; then
+if [[ ! -f $build/bin/libllama.so || ! -x $build/bin/llama-bench || ! -x $build/bin/llama-server || ! -x $build/bin/llama-perplexity || ! -x $build/bin/llama-tokenize || ! -f $build/.no-amx ]]; then
   echo "building llama.cpp (vendored in llama-cpp-python $version) in $build" >&2
   cmake -S "$src/vendor/llama.cpp" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
     -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
     -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx" >&2
-  cmake --build "$build" --target llama llama-bench llama-server -j "$(nproc)" >&2
+  cmake --build "$build" --target llama llama-bench llama-server llama-perplexity llama-tokenize -j "$(nproc)" >&2
   touch "$build/.no-amx"
 fi
 echo "$build/bin"
