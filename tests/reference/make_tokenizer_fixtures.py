@@ -8,10 +8,13 @@ Writes tests/fixtures/tokenizer/:
   spm_vocab.json        a SentencePiece ("llama") vocabulary derived from
                         SmolLM2's first tokens, plus byte tokens
   spm_tokens.json       llama.cpp's ids for it
+  gemma3_tokens.json    the real Gemma 3 vocabulary (SentencePiece, 262144
+                        tokens), when its GGUF is present (LOOM_GEMMA_MODEL or
+                        the path of scripts/fetch_model.sh gemma3)
 
   chat/chat_templates.json  jinja2 renderings of known chat templates
                         (SmolLM2's from the GGUF, llama3, llama2, mistral,
-                        qwen2) for several conversations
+                        qwen2, gemma3) for several conversations
 
 Run (after tests/reference/build_llama_cpp.sh):
   PYTHONPATH=~/.cache/loom/llama_cpp_python-0.3.36 \
@@ -19,6 +22,11 @@ Run (after tests/reference/build_llama_cpp.sh):
   python3 tests/reference/make_tokenizer_fixtures.py [model.gguf]
 Only the chat fixtures (needs jinja2 and gguf, not llama.cpp):
   python3 tests/reference/make_tokenizer_fixtures.py --chat [model.gguf]
+Only gemma3_tokens.json:
+  ... python3 tests/reference/make_tokenizer_fixtures.py --gemma
+gguf is the vendored gguf-py (PYTHONPATH=.../vendor/llama.cpp/gguf-py); an
+interpreter with numpy, jinja2, typing_extensions and diskcache, e.g. a venv
+on Debian's python3 with --system-site-packages.
 
 Strings are stored as hex of their bytes (so invalid UTF-8 survives JSON),
 with a readable "text" when they are valid UTF-8.
@@ -32,15 +40,19 @@ import tempfile
 import gguf
 
 CHAT_ONLY = "--chat" in sys.argv
-if CHAT_ONLY:
-    sys.argv.remove("--chat")
-else:
+GEMMA_ONLY = "--gemma" in sys.argv
+for flag in ("--chat", "--gemma"):
+    if flag in sys.argv:
+        sys.argv.remove(flag)
+if not CHAT_ONLY:
     import llama_cpp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "fixtures", "tokenizer")
 MODEL = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser(
     "~/.cache/loom/SmolLM2-135M-Instruct.Q4_1.gguf")
+GEMMA_MODEL = os.environ.get("LOOM_GEMMA_MODEL") or os.path.expanduser(
+    "~/.cache/loom/gemma-3-270m-q4_k_m.gguf")
 
 CASES = [
     ("empty", b""),
@@ -93,6 +105,33 @@ CASES = [
     ("long_word", b"Pneumonoultramicroscopicsilicovolcanoconiosis supercalifragilisticexpialidocious"),
     ("repeated", b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
     ("markdown", b"# Title\n\n- item *one*\n- item **two**\n\n```bash\nls -la\n```\n"),
+]
+
+# Gemma 3 adds cases for its own vocabulary: control tokens (<start_of_turn>,
+# <unusedN>), user-defined tokens that are whitespace runs ("\n" x1..31,
+# "  " x2..31, "\t" x1..31) or HTML tags, "</s>" (user-defined, but an EOG
+# name llama.cpp forces to control), byte-token texts and rare characters
+# that fall back to <0xXX>.
+GEMMA_CASES = CASES + [
+    ("gemma_turns", b"<start_of_turn>user\nHello<end_of_turn>\n<start_of_turn>model\n"),
+    ("gemma_turns_system", b"<bos><start_of_turn>user\nBe brief.\n\nWhy?<end_of_turn>\n<start_of_turn>model\nBecause.<end_of_turn>\n"),
+    ("gemma_control", b"<bos><eos><pad><unk><mask>[multimodal]<start_of_image><end_of_image>"),
+    ("gemma_unused", b"<unused0> <unused6241><unused99>x <unused6242>"),
+    ("gemma_partial", b"<start_of_turn <end_of_turn> start_of_turn> <start_of_turn>>"),
+    ("gemma_html", b"<table><tr><td>cell</td></tr></table> <b>bold</b> <s>strike</s> <code>x</code>"),
+    ("gemma_eos_text", b"the end</s> and <eos> then </s></s>"),
+    ("byte_token_text", b"<0x41><0xFF> <0x0A>"),
+    ("space_runs_long", b"a" + b" " * 40 + b"b" + b"\t" * 35 + b"c" + b"\n" * 40 + b"d"),
+    ("mixed_runs", b"x \n \t\t \n\n  y\t \t"),
+    ("leading_newlines", b"\n\nHello"),
+    ("leading_space_word", b" Hello"),
+    ("leading_two_spaces", b"  Hello  world"),
+    ("trailing_newline", b"Hello\n"),
+    ("spm_marker", "a\u2581b \u2581\u2581c \u2581".encode()),
+    ("rare_chars", "\U0001FAE8 \U0001F9CC \U000E0041 \u2F00 \uE000 \U0010FFFF \u0000".encode()),
+    ("emoji_modifiers", "\U0001F469\U0001F3FF\u200D\U0001F4BB \u2764\uFE0F \U0001F1EF\U0001F1F5".encode()),
+    ("accents_nfd", "Cafe\u0301 Ame\u0301lie \u00c5ngstro\u0308m".encode()),
+    ("cjk_mixed", "\u6771\u4eac\u30bf\u30ef\u30fc\u306f333m\u3067\u3059\u3002\ud55c\uad6d\uc5b4 \u4e2d\u6587abc".encode()),
 ]
 
 
@@ -233,6 +272,51 @@ QWEN2_TEMPLATE = ("{% for message in messages %}{% if loop.first and messages[0]
                   "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
                   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 
+# Gemma 3's template as published with the instruction-tuned models
+# (google/gemma-3-270m-it tokenizer_config.json). The base model's GGUF has no
+# tokenizer.chat_template, so this is used unless the GGUF carries one.
+GEMMA3_TEMPLATE = (
+    "{{ bos_token }}\n"
+    "{%- if messages[0]['role'] == 'system' -%}\n"
+    "    {%- if messages[0]['content'] is string -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}\n"
+    "    {%- else -%}\n"
+    "        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\\n\\n' -%}\n"
+    "    {%- endif -%}\n"
+    "    {%- set loop_messages = messages[1:] -%}\n"
+    "{%- else -%}\n"
+    "    {%- set first_user_prefix = \"\" -%}\n"
+    "    {%- set loop_messages = messages -%}\n"
+    "{%- endif -%}\n"
+    "{%- for message in loop_messages -%}\n"
+    "    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n"
+    "        {{ raise_exception(\"Conversation roles must alternate user/assistant/user/assistant/...\") }}\n"
+    "    {%- endif -%}\n"
+    "    {%- if (message['role'] == 'assistant') -%}\n"
+    "        {%- set role = \"model\" -%}\n"
+    "    {%- else -%}\n"
+    "        {%- set role = message['role'] -%}\n"
+    "    {%- endif -%}\n"
+    "    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else \"\") }}\n"
+    "    {%- if message['content'] is string -%}\n"
+    "        {{ message['content'] | trim }}\n"
+    "    {%- elif message['content'] is iterable -%}\n"
+    "        {%- for item in message['content'] -%}\n"
+    "            {%- if item['type'] == 'image' -%}\n"
+    "                {{ '<start_of_image>' }}\n"
+    "            {%- elif item['type'] == 'text' -%}\n"
+    "                {{ item['text'] | trim }}\n"
+    "            {%- endif -%}\n"
+    "        {%- endfor -%}\n"
+    "    {%- else -%}\n"
+    "        {{ raise_exception(\"Invalid content type\") }}\n"
+    "    {%- endif -%}\n"
+    "    {{ '<end_of_turn>\\n' }}\n"
+    "{%- endfor -%}\n"
+    "{%- if add_generation_prompt -%}\n"
+    "    {{'<start_of_turn>model\\n'}}\n"
+    "{%- endif -%}\n")
+
 CONVERSATIONS = [
     [],
     [{"role": "user", "content": "Hello!"}],
@@ -243,7 +327,15 @@ CONVERSATIONS = [
     [{"role": "user", "content": "\u65e5\u672c\u8a9e\u3067 \U0001F600 <b>html</b> {{ not jinja }}"}],
     [{"role": "assistant", "content": "I start"}, {"role": "user", "content": "odd order"}],
     [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+    [{"role": "system", "content": " Be brief.\n"}, {"role": "user", "content": "Q1"},
+     {"role": "assistant", "content": "A1"}, {"role": "user", "content": "\tQ2\n\n"}],
+    [{"role": "system", "content": "only a system prompt"}],
 ]
+
+
+def gguf_string(reader, key):
+    f = reader.fields.get(key)
+    return bytes(f.parts[f.data[0]]).decode("utf-8") if f else None
 
 
 def make_chat_fixtures(reader):
@@ -263,7 +355,12 @@ def make_chat_fixtures(reader):
         "llama2": (LLAMA2_TEMPLATE, "llama2", "<s>", "</s>"),
         "mistral": (MISTRAL_TEMPLATE, "mistral", "<s>", "</s>"),
         "qwen2": (QWEN2_TEMPLATE, "chatml", "<|endoftext|>", "<|im_end|>"),
+        "gemma3": (GEMMA3_TEMPLATE, "gemma", "<bos>", "<eos>"),
     }
+    if os.path.exists(GEMMA_MODEL):  # the GGUF's own template wins where it has one
+        own = gguf_string(gguf.GGUFReader(GEMMA_MODEL), "tokenizer.chat_template")
+        if own:
+            templates["gemma3"] = (own, "gemma", "<bos>", "<eos>")
     out = {"meta": {"jinja2": jinja2.__version__, "env": "ImmutableSandboxedEnvironment(trim_blocks, lstrip_blocks)"},
            "templates": []}
     for name, (text, family, bos, eos) in templates.items():
@@ -284,11 +381,26 @@ def make_chat_fixtures(reader):
         json.dump(out, fp, indent=1, ensure_ascii=False)
 
 
+def make_gemma_fixture():
+    if not os.path.exists(GEMMA_MODEL):
+        print(f"skipping gemma3_tokens.json: {GEMMA_MODEL} missing (scripts/fetch_model.sh gemma3)")
+        return
+    doc = {"meta": meta(), "model": os.path.basename(GEMMA_MODEL), "pre": "default",
+           "cases": Vocab(GEMMA_MODEL).run(GEMMA_CASES)}
+    with open(os.path.join(OUT, "gemma3_tokens.json"), "w") as fp:
+        json.dump(doc, fp, indent=1, ensure_ascii=False)
+    print("wrote", os.path.join(OUT, "gemma3_tokens.json"))
+
+
 def main():
+    if GEMMA_ONLY:
+        make_gemma_fixture()
+        return
     reader = gguf.GGUFReader(MODEL)
     make_chat_fixtures(reader)
     if CHAT_ONLY:
         return
+    make_gemma_fixture()
     os.makedirs(OUT, exist_ok=True)
     smol = Vocab(MODEL)
     doc = {"meta": meta(), "model": os.path.basename(MODEL), "pre": "smollm", "cases": smol.run(CASES)}
