@@ -45,7 +45,7 @@ TEST(ChatTemplate, DetectsFamiliesAndDefaultSystem) {
   for (const auto& t : j.at("templates")) {
     const ChatTemplateInfo info = detect_chat_template(t.at("template").get<std::string>());
     const std::string family = t.at("family");
-    const char* names[] = {"chatml", "llama3", "llama2", "mistral"};
+    const char* names[] = {"chatml", "llama3", "llama2", "mistral", "gemma"};
     EXPECT_EQ(names[static_cast<int>(info.family)], family) << t.at("name");
     if (t.at("name") == "smollm2") {
       EXPECT_EQ(info.default_system, "You are a helpful AI assistant named SmolLM, trained by Hugging Face");

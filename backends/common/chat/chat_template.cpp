@@ -131,6 +131,24 @@ std::string render_mistral(std::span<const ChatMessage> msgs, std::string_view b
   return out;
 }
 
+// Gemma 3: a leading system message becomes a prefix of the first turn,
+// unstripped and followed by a blank line; other contents are trimmed.
+std::string render_gemma(std::span<const ChatMessage> msgs, bool gen, std::string_view bos) {
+  // The template reads messages[0] unguarded: jinja2 fails on an empty list.
+  if (msgs.empty()) throw ChatTemplateError("chat template: gemma needs at least one message");
+  const bool has_system = msgs[0].role == "system";
+  const auto loop = has_system ? msgs.subspan(1) : msgs;
+  require_alternation(loop);
+  std::string out(bos);
+  for (size_t i = 0; i < loop.size(); ++i) {
+    out += "<start_of_turn>" + (loop[i].role == "assistant" ? std::string("model") : loop[i].role) + "\n";
+    if (i == 0 && has_system) out += msgs[0].content + "\n\n";
+    out += strip(loop[i].content) + "<end_of_turn>\n";
+  }
+  if (gen) out += "<start_of_turn>model\n";
+  return out;
+}
+
 }  // namespace
 
 ChatTemplateInfo detect_chat_template(std::string_view t) {
@@ -138,8 +156,9 @@ ChatTemplateInfo detect_chat_template(std::string_view t) {
   if (contains(t, "<|start_header_id|>")) return {ChatFamily::kLlama3, {}};
   if (contains(t, "[INST]") && contains(t, "<<SYS>>")) return {ChatFamily::kLlama2, {}};
   if (contains(t, "[INST]")) return {ChatFamily::kMistral, {}};
+  if (contains(t, "<start_of_turn>")) return {ChatFamily::kGemma, {}};
   throw ChatTemplateError(
-      "chat template: unrecognized template (known: chatml, llama3, llama2, mistral); "
+      "chat template: unrecognized template (known: chatml, llama3, llama2, mistral, gemma); "
       "send a raw prompt instead. Template starts with: " +
       std::string(t.substr(0, 80)));
 }
@@ -155,6 +174,8 @@ std::string render_chat(const ChatTemplateInfo& info, std::span<const ChatMessag
       return render_llama2(messages, bos, eos);
     case ChatFamily::kMistral:
       return render_mistral(messages, bos, eos);
+    case ChatFamily::kGemma:
+      return render_gemma(messages, add_generation_prompt, bos);
   }
   throw ChatTemplateError("chat template: bad family");
 }

@@ -24,6 +24,7 @@ enum class ChatFamily {
   kLlama3,   // <|start_header_id|>role<|end_header_id|>\n\n...<|eot_id|>
   kLlama2,   // <s>[INST] <<SYS>>\n...\n<</SYS>>\n\n... [/INST] ... </s>
   kMistral,  // <s>[INST] ... [/INST]...</s>, user/assistant only
+  kGemma,    // <bos><start_of_turn>user\n...<end_of_turn>\n, assistant -> model, system folded into the first turn
 };
 
 struct ChatTemplateInfo {
@@ -40,7 +41,7 @@ ChatTemplateInfo detect_chat_template(std::string_view template_text);
 
 // Renders messages as the template would with jinja2. bos/eos are the token
 // strings (e.g. "<s>", "</s>"). Throws ChatTemplateError where the template
-// itself raises (llama2/mistral: roles must alternate user/assistant).
+// itself raises (llama2/mistral/gemma: roles must alternate user/assistant).
 std::string render_chat(std::string_view template_text, std::span<const ChatMessage> messages,
                         bool add_generation_prompt, std::string_view bos_token,
                         std::string_view eos_token);
