@@ -385,8 +385,17 @@ def make_gemma_fixture():
     if not os.path.exists(GEMMA_MODEL):
         print(f"skipping gemma3_tokens.json: {GEMMA_MODEL} missing (scripts/fetch_model.sh gemma3)")
         return
+    v = Vocab(GEMMA_MODEL)
+    n = llama_cpp.llama_vocab_n_tokens(v.vocab)
+    # Pieces of the first tokens (control, whitespace runs, HTML tags, bytes),
+    # the last user-defined ones, and a sample of the rest.
+    ids = sorted(set(range(520)) | set(range(255960, 256010)) | set(range(0, n, 997)) | {n - 1})
     doc = {"meta": meta(), "model": os.path.basename(GEMMA_MODEL), "pre": "default",
-           "cases": Vocab(GEMMA_MODEL).run(GEMMA_CASES)}
+           "vocab": {"n_vocab": n, "bos_id": llama_cpp.llama_vocab_bos(v.vocab),
+                     "eos_id": llama_cpp.llama_vocab_eos(v.vocab), "eot_id": llama_cpp.llama_vocab_eot(v.vocab),
+                     "eog_ids": [t for t in range(n) if llama_cpp.llama_vocab_is_eog(v.vocab, t)],
+                     "pieces": [[t, hexs(v.piece(t, True)), hexs(v.piece(t, False))] for t in ids]},
+           "cases": v.run(GEMMA_CASES)}
     with open(os.path.join(OUT, "gemma3_tokens.json"), "w") as fp:
         json.dump(doc, fp, indent=1, ensure_ascii=False)
     print("wrote", os.path.join(OUT, "gemma3_tokens.json"))
