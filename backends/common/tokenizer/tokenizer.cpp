@@ -9,11 +9,12 @@ namespace loom {
 namespace {
 
 // Token texts llama.cpp treats as end-of-generation (and marks as control).
-constexpr std::array<std::string_view, 16> kEogNames = {
-    "<|eot_id|>",    "<|im_end|>",      "<|end|>",           "<end_of_turn>",
-    "<|endoftext|>", "<|eom_id|>",      "<EOT>",             "_<EOT>",
-    "<|end_of_text|>", "<end_of_utterance>", "<|return|>",  "<|call|>",
-    "[EOT]",         "[EOS]",           "<｜end▁of▁sentence｜>", "<eos>",
+constexpr std::array<std::string_view, 22> kEogNames = {
+    "<|eot_id|>",      "<|im_end|>",         "<|end|>",          "<|return|>",    "<|call|>",
+    "<|flush|>",       "<|calls|>",          "<end_of_turn>",    "<|endoftext|>", "</s>",
+    "<|eom_id|>",      "<EOT>",              "_<EOT>",           "[EOT]",         "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>",            "<turn|>",       "<|tool_response>",
+    "<｜end▁of▁sentence｜>", "[e~[",
 };
 
 bool is_eog_name(std::string_view s) {
@@ -149,13 +150,16 @@ void Tokenizer::init_bpe(std::vector<std::string>& merges) {
 void Tokenizer::init_special() {
   for (size_t i = 0; i < tokens_.size(); ++i) {
     if (!is_eog_name(tokens_[i])) continue;
-    const auto id = static_cast<int32_t>(i);
-    if (types_[i] != kTokenControl && types_[i] != kTokenUserDefined && types_[i] != kTokenUnknown)
-      types_[i] = kTokenControl;  // llama.cpp overrides control-looking tokens too
-    eog_ids_.push_back(id);
+    // llama.cpp adds the control flag to these, whatever their type: a
+    // user-defined one (Gemma 3's "</s>") then acts as control too (kept as
+    // text without parse_special, hidden without render_special).
+    types_[i] = kTokenControl;
+    eog_ids_.push_back(static_cast<int32_t>(i));
   }
   if (eot_id_ < 0) {  // llama.cpp picks its EOT by name when the key is absent
-    for (std::string_view name : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"}) {
+    for (std::string_view name : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                  "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>",
+                                  "<end_of_utterance>"}) {
       if (int32_t id = find_token(name); id >= 0) {
         eot_id_ = id;
         break;
@@ -164,6 +168,24 @@ void Tokenizer::init_special() {
   }
   for (int32_t id : {eos_id_, eot_id_})
     if (id >= 0 && std::find(eog_ids_.begin(), eog_ids_.end(), id) == eog_ids_.end()) eog_ids_.push_back(id);
+  // llama.cpp's two exceptions, decided on the whole end-of-generation set.
+  const auto eog_with = [&](std::string_view name) {
+    const int32_t id = find_token(name);
+    return id >= 0 && std::find(eog_ids_.begin(), eog_ids_.end(), id) != eog_ids_.end() ? id : -1;
+  };
+  const auto drop_eog = [&](int32_t id, int32_t type) {
+    eog_ids_.erase(std::find(eog_ids_.begin(), eog_ids_.end(), id));
+    types_[id] = type;
+  };
+  // gpt-oss / solar-open: "<|end|>" ends a message, not the generation.
+  const bool call = eog_with("<|call|>") >= 0 || eog_with("<|calls|>") >= 0;
+  if (const int32_t end = eog_with("<|end|>");
+      end >= 0 && call && (eog_with("<|return|>") >= 0 || eog_with("<|flush|>") >= 0))
+    drop_eog(end, kTokenUserDefined);
+  // gemma4 / plamo: "</s>" is a normal token there.
+  if (const int32_t s = eog_with("</s>");
+      s >= 0 && (eog_with("<|tool_response>") >= 0 || eog_with("<|plamo:eos|>") >= 0))
+    drop_eog(s, kTokenNormal);
   std::sort(eog_ids_.begin(), eog_ids_.end());
 
   for (size_t i = 0; i < tokens_.size(); ++i) {
