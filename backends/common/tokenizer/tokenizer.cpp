@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 
 #include "backends/common/tokenizer/unicode_text.h"
 
@@ -54,10 +55,16 @@ std::string byte_level_decode(std::string_view text) {
   return out;
 }
 
-std::string replace_all(std::string s, std::string_view from, std::string_view to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
-    s.replace(p, from.size(), to);
-  return s;
+// Linear: SentencePiece text may be one long fragment with many spaces.
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(s.size());
+  size_t start = 0;
+  for (size_t p = s.find(from); p != std::string_view::npos; p = s.find(from, start)) {
+    out.append(s, start, p - start).append(to);
+    start = p + from.size();
+  }
+  return out.append(s, start);
 }
 
 }  // namespace
@@ -275,10 +282,22 @@ void Tokenizer::encode_fragments(std::string_view text, bool parse_special, std:
   if (!text.empty()) frags.push_back({0, text.size(), -1});
   // Like llama.cpp: each special token in turn (longest first) cuts every plain
   // fragment at all of its occurrences.
+  // A special token can only occur where its first two bytes do: one pass
+  // marks the byte pairs present, so most of a large special set (Gemma 3's
+  // 6000+ <unusedN>) is skipped without searching the text.
+  std::bitset<256> bytes;
+  std::bitset<65536> pairs;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<uint8_t>(text[i]);
+    bytes.set(b);
+    if (i + 1 < text.size()) pairs.set(b << 8 | static_cast<uint8_t>(text[i + 1]));
+  }
   for (int32_t id : special_ids_) {
     const int32_t ty = types_[id];
     if (!parse_special && (ty == kTokenControl || ty == kTokenUnknown)) continue;
     const std::string& sp = tokens_[id];
+    const auto b0 = static_cast<uint8_t>(sp[0]);
+    if (sp.size() == 1 ? !bytes.test(b0) : !pairs.test(b0 << 8 | static_cast<uint8_t>(sp[1]))) continue;
     std::vector<Fragment> next;
     next.reserve(frags.size());
     for (const Fragment& f : frags) {
@@ -317,7 +336,7 @@ void Tokenizer::encode_text(std::string_view text, bool after_special, std::vect
   std::string s;
   if (add_space_prefix_ && after_special) s = " ";
   s += text;
-  encode_spm(replace_all(std::move(s), " ", "\xE2\x96\x81"), out);
+  encode_spm(replace_all(s, " ", "\xE2\x96\x81"), out);
 }
 
 }  // namespace loom
