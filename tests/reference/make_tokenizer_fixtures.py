@@ -317,6 +317,15 @@ GEMMA3_TEMPLATE = (
     "    {{'<start_of_turn>model\\n'}}\n"
     "{%- endif -%}\n")
 
+# Gemma 2's (google/gemma-2-2b-it; also llama.cpp's models/templates): same
+# turns, but a system message raises.
+GEMMA2_TEMPLATE = ("{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+                   "{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+                   "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+                   "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}"
+                   "{% endif %}{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+                   "{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}")
+
 CONVERSATIONS = [
     [],
     [{"role": "user", "content": "Hello!"}],
@@ -356,6 +365,7 @@ def make_chat_fixtures(reader):
         "mistral": (MISTRAL_TEMPLATE, "mistral", "<s>", "</s>"),
         "qwen2": (QWEN2_TEMPLATE, "chatml", "<|endoftext|>", "<|im_end|>"),
         "gemma3": (GEMMA3_TEMPLATE, "gemma", "<bos>", "<eos>"),
+        "gemma2": (GEMMA2_TEMPLATE, "gemma", "<bos>", "<eos>"),
     }
     if os.path.exists(GEMMA_MODEL):  # the GGUF's own template wins where it has one
         own = gguf_string(gguf.GGUFReader(GEMMA_MODEL), "tokenizer.chat_template")

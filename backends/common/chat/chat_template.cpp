@@ -133,10 +133,13 @@ std::string render_mistral(std::span<const ChatMessage> msgs, std::string_view b
 
 // Gemma 3: a leading system message becomes a prefix of the first turn,
 // unstripped and followed by a blank line; other contents are trimmed.
-std::string render_gemma(std::span<const ChatMessage> msgs, bool gen, std::string_view bos) {
+// Gemma 2 refuses a system message.
+std::string render_gemma(const ChatTemplateInfo& info, std::span<const ChatMessage> msgs, bool gen,
+                         std::string_view bos) {
   // The template reads messages[0] unguarded: jinja2 fails on an empty list.
   if (msgs.empty()) throw ChatTemplateError("chat template: gemma needs at least one message");
   const bool has_system = msgs[0].role == "system";
+  if (has_system && info.rejects_system) throw ChatTemplateError("chat template: system role not supported");
   const auto loop = has_system ? msgs.subspan(1) : msgs;
   require_alternation(loop);
   std::string out(bos);
@@ -156,7 +159,7 @@ ChatTemplateInfo detect_chat_template(std::string_view t) {
   if (contains(t, "<|start_header_id|>")) return {ChatFamily::kLlama3, {}};
   if (contains(t, "[INST]") && contains(t, "<<SYS>>")) return {ChatFamily::kLlama2, {}};
   if (contains(t, "[INST]")) return {ChatFamily::kMistral, {}};
-  if (contains(t, "<start_of_turn>")) return {ChatFamily::kGemma, {}};
+  if (contains(t, "<start_of_turn>")) return {ChatFamily::kGemma, {}, contains(t, "System role not supported")};
   throw ChatTemplateError(
       "chat template: unrecognized template (known: chatml, llama3, llama2, mistral, gemma); "
       "send a raw prompt instead. Template starts with: " +
@@ -175,7 +178,7 @@ std::string render_chat(const ChatTemplateInfo& info, std::span<const ChatMessag
     case ChatFamily::kMistral:
       return render_mistral(messages, bos, eos);
     case ChatFamily::kGemma:
-      return render_gemma(messages, add_generation_prompt, bos);
+      return render_gemma(info, messages, add_generation_prompt, bos);
   }
   throw ChatTemplateError("chat template: bad family");
 }

@@ -32,6 +32,9 @@ struct ChatTemplateInfo {
   // chatml: the system prompt the template inserts when the first message is
   // not "system" (SmolLM2: "You are a helpful AI assistant named SmolLM, ...").
   std::string default_system;
+  // gemma: the template raises on a system message (Gemma 2) instead of
+  // folding it into the first user turn (Gemma 3).
+  bool rejects_system = false;
 };
 
 // Recognizes the family from the template text (tokenizer.chat_template);
