@@ -11,14 +11,15 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 import unittest
 
 import msgpack
 import zmq
 import zmq.auth
 
+import curve_helpers
 import harness
+from curve_helpers import rss_kb, send_nowait
 from loom_client import LoomClient, LoomTimeout
 
 CONFIG = '{"max_context": 1024, "threads": 2}'
@@ -27,53 +28,20 @@ CONFIG = '{"max_context": 1024, "threads": 2}'
 os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def send_nowait(sock, frame):
-    """A refused connection may already be gone when we send: then the frame
-    has nowhere to go, and a blocking send would wait forever."""
-    try:
-        sock.send(frame, zmq.NOBLOCK)
-    except zmq.Again:
-        pass
-
-
 def until(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    return curve_helpers.until(predicate, timeout, interval=0.1)
 
 
 def keygen(path):
     subprocess.run([harness.LOOM, "keygen", path], check=True, capture_output=True)
 
 
-class Keys:
+class Keys(curve_helpers.Keys):
     def __init__(self, root):
-        self.root = root
-        self.clients = os.path.join(root, "clients")
-        os.makedirs(self.clients)
-        zmq.auth.create_certificates(root, "server")
-        zmq.auth.create_certificates(root, "py")
-        keygen(self.path("loom"))
-        for name in ("py", "loom"):
-            shutil.copy(self.path(name + ".key"), self.clients)
-
-    def path(self, name):
-        return os.path.join(self.root, name)
+        super().__init__(root, harness.LOOM)
 
     def client(self, endpoint, who, timeout=120.0, server="server"):
-        return LoomClient(endpoint, timeout=timeout, curve_server_public=self.path(server + ".key"),
-                          curve_secret=self.path(who + ".key_secret"))
+        return super().client(endpoint, who, timeout, server)
 
 
 def serve(tmp, name, args):

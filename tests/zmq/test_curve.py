@@ -7,13 +7,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import unittest
 
 import msgpack
 import zmq
 import zmq.auth
 
+import curve_helpers
+from curve_helpers import rss_kb, send_nowait
 from loom_client import LoomClient, LoomTimeout
 
 SERVER = os.environ.get("LOOM_ZMQ_FAKE_SERVER")
@@ -23,52 +24,18 @@ LOOM = os.environ.get("LOOM_BIN")
 ASAN_ENV = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1")
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def send_nowait(sock, frame):
-    """A refused connection may already be gone when we send: then the frame
-    has nowhere to go, and a blocking send would wait forever."""
-    try:
-        sock.send(frame, zmq.NOBLOCK)
-    except zmq.Again:
-        pass
-
-
 def until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return curve_helpers.until(predicate, timeout)
 
 
-class Keys:
+class Keys(curve_helpers.Keys):
     """server by pyzmq, client `loom` by loom keygen, client `py` by pyzmq."""
 
     def __init__(self, root):
-        self.root = root
-        self.clients = os.path.join(root, "clients")
-        os.makedirs(self.clients)
-        zmq.auth.create_certificates(root, "server")
-        zmq.auth.create_certificates(root, "py")
-        zmq.auth.create_certificates(root, "stranger")
-        subprocess.run([LOOM, "keygen", os.path.join(root, "loom")], check=True, capture_output=True)
-        for name in ("py", "loom"):
-            shutil.copy(self.path(name + ".key"), self.clients)
-
-    def path(self, name):
-        return os.path.join(self.root, name)
+        super().__init__(root, LOOM, extra=("stranger",))
 
     def client(self, endpoint, who, timeout=5.0):
-        return LoomClient(endpoint, timeout=timeout, keepalive_interval=0.5,
-                          curve_server_public=self.path("server.key"), curve_secret=self.path(who + ".key_secret"))
+        return super().client(endpoint, who, timeout, keepalive_interval=0.5)
 
 
 def start(args, env=None):
