@@ -68,8 +68,11 @@ class HttpRunner:
         lock = threading.Lock()
         t0 = time.perf_counter()
 
+        def connect():
+            return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+
         def worker():
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+            conn, reused = connect(), False
             while True:
                 with lock:
                     if not queue:
@@ -80,11 +83,22 @@ class HttpRunner:
                     if delay > 0:
                         time.sleep(delay)
                 try:
-                    self._one(conn, req)
+                    try:
+                        self._one(conn, req)
+                    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                        # A kept-alive connection the server closed while idle (llama-server
+                        # does after a stream, without Connection: close): nothing was
+                        # received, so one retry on a fresh connection, as HTTP clients do.
+                        if not reused or req.t_first is not None:
+                            raise
+                        conn.close()
+                        conn = connect()
+                        self._one(conn, req)
+                    reused = True
                 except (OSError, http.client.HTTPException, ValueError) as e:
                     req.error = f"{type(e).__name__}: {e}"
                     conn.close()
-                    conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+                    conn, reused = connect(), False
             conn.close()
 
         n = concurrency or len(reqs)
