@@ -14,6 +14,8 @@ step "installing dependencies"
 scripts/install_deps.sh
 step "fetching the test model"
 export LOOM_TEST_MODEL=$(scripts/fetch_model.sh)
+step "fetching Gemma 3 270M (tokenizer tests)"
+export LOOM_GEMMA_MODEL=$(scripts/fetch_model.sh gemma3)
 
 step "building (release)"
 release=$(scripts/build.sh release)
