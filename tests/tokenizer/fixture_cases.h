@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "backends/common/tokenizer/detokenizer.h"
+#include "backends/common/tokenizer/unicode_text.h"
 #include "tests/common/test_paths.h"
 #include "tests/tokenizer/vocab_loader.h"
 
@@ -44,6 +48,24 @@ inline nlohmann::json read_json(const std::string& fixture) {
   std::ifstream in(fixture_path(fixture));
   if (!in) throw std::runtime_error("missing fixture " + fixture_path(fixture));
   return nlohmann::json::parse(in);
+}
+
+// `ids` through an IncrementalDetokenizer, checking that every chunk (and the
+// flushed tail) is well-formed UTF-8; counts in `split_chars` the tokens after
+// which a character was left pending. Returns the streamed text.
+inline std::string stream_decode(const Tokenizer& tok, const std::vector<int32_t>& ids, const std::string& name,
+                                 int& split_chars) {
+  IncrementalDetokenizer detok(tok);
+  std::string streamed;
+  for (int32_t id : ids) {
+    const std::string chunk = detok.push(id);
+    EXPECT_TRUE(unicode::is_valid_utf8(chunk)) << name;
+    split_chars += detok.pending() > 0;
+    streamed += chunk;
+  }
+  const std::string tail = detok.flush();
+  EXPECT_TRUE(unicode::is_valid_utf8(tail)) << name;
+  return streamed + tail;
 }
 
 }  // namespace loom::test
