@@ -9,7 +9,7 @@
 namespace loom {
 
 // dst[0..n) = the n values encoded at src in `type`. Supported: F32, F16,
-// BF16, Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K. Throws KernelError for another
+// BF16, Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K. Throws KernelError for another
 // type or when n is not a whole number of blocks.
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 

@@ -11,13 +11,15 @@
 
 namespace loom {
 
-inline constexpr int kQK = 32;    // elements per Q4_0/Q4_1/Q8_0/Q8_1 block
+inline constexpr int kQK = 32;    // elements per Q4_0/Q4_1/Q5_0/Q8_0/Q8_1 block
 inline constexpr int kQKK = 256;  // elements per K-quant super-block
 
 // x = d * (q - 8), q a nibble; element j<16 is the low nibble of qs[j], j>=16 the high one of qs[j-16].
 struct BlockQ4_0 { uint16_t d; uint8_t qs[kQK / 2]; };
 // x = d * q + m, nibbles as in Q4_0.
 struct BlockQ4_1 { uint16_t d; uint16_t m; uint8_t qs[kQK / 2]; };
+// x = d * (q - 16), q = nibble as in Q4_0 | bit j of qh (little-endian) << 4 for element j.
+struct BlockQ5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[kQK / 2]; };
 // x = d * q.
 struct BlockQ8_0 { uint16_t d; int8_t qs[kQK]; };
 // x = d * q; s = d * sum(q) (activation format for Q4_1 weights).
@@ -36,6 +38,7 @@ struct BlockQ8_K { float d; int8_t qs[kQKK]; int16_t bsums[kQKK / 16]; };
   static_assert(ggml_type_info(GgmlType::id).block_elems == (GgmlType::id >= GgmlType::Q2_K ? kQKK : kQK))
 LOOM_CHECK_BLOCK(BlockQ4_0, Q4_0);
 LOOM_CHECK_BLOCK(BlockQ4_1, Q4_1);
+LOOM_CHECK_BLOCK(BlockQ5_0, Q5_0);
 LOOM_CHECK_BLOCK(BlockQ8_0, Q8_0);
 LOOM_CHECK_BLOCK(BlockQ8_1, Q8_1);
 LOOM_CHECK_BLOCK(BlockQ4_K, Q4_K);
@@ -81,6 +84,12 @@ inline uint16_t float_to_bf16(float f) {
   const uint32_t u = std::bit_cast<uint32_t>(f);
   if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 64);
   return static_cast<uint16_t>((u + (0x7FFFu + ((u >> 16) & 1))) >> 16);
+}
+
+// The unsigned 5-bit quant (0..31) of element j (0..31) of a Q5_0 block.
+inline int q5_0_quant(const BlockQ5_0& b, int j) {
+  const int lo = j < kQK / 2 ? b.qs[j] & 0xF : b.qs[j - kQK / 2] >> 4;
+  return lo | ((b.qh[j / 8] >> (j % 8) & 1) << 4);
 }
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K super-block.

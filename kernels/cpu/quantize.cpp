@@ -88,6 +88,26 @@ void quantize_q4_0(const float* x, BlockQ4_0* y, int64_t nb) {
   }
 }
 
+// As Q4_0 on a 5-bit grid: the value of largest magnitude maps to -16.
+void quantize_q5_0(const float* x, BlockQ5_0* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, x += kQK) {
+    float amax = 0.f, max = 0.f;
+    for (int j = 0; j < kQK; ++j)
+      if (std::fabs(x[j]) > amax) amax = std::fabs(x[j]), max = x[j];
+    const float d = max / -16.f;
+    const float id = d != 0.f ? 1.f / d : 0.f;
+    y[i].d = float_to_half(d);
+    std::memset(y[i].qh, 0, sizeof(y[i].qh));
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int q0 = std::min(31, static_cast<int>(x[j] * id + 16.5f));
+      const int q1 = std::min(31, static_cast<int>(x[j + kQK / 2] * id + 16.5f));
+      y[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | ((q1 & 0xF) << 4));
+      y[i].qh[j / 8] |= static_cast<uint8_t>((q0 >> 4) << (j % 8));
+      y[i].qh[2 + j / 8] |= static_cast<uint8_t>((q1 >> 4) << (j % 8));
+    }
+  }
+}
+
 void quantize_q4_1(const float* x, BlockQ4_1* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, x += kQK) {
     const auto [lo, hi] = std::minmax_element(x, x + kQK);
@@ -111,6 +131,7 @@ GgmlType activation_type(GgmlType weight_type) {
     case GgmlType::F16:
     case GgmlType::BF16: return weight_type;
     case GgmlType::Q4_0:
+    case GgmlType::Q5_0:
     case GgmlType::Q8_0: return GgmlType::Q8_0;
     case GgmlType::Q4_1: return GgmlType::Q8_1;
     case GgmlType::Q4_K:
@@ -149,6 +170,7 @@ void quantize_row(GgmlType type, const float* x, void* dst, int64_t n) {
     case GgmlType::Q8_K: return quantize_q8_k(x, static_cast<BlockQ8_K*>(dst), nb);
     case GgmlType::Q4_0: return quantize_q4_0(x, static_cast<BlockQ4_0*>(dst), nb);
     case GgmlType::Q4_1: return quantize_q4_1(x, static_cast<BlockQ4_1*>(dst), nb);
+    case GgmlType::Q5_0: return quantize_q5_0(x, static_cast<BlockQ5_0*>(dst), nb);
     default: break;
   }
   throw KernelError("quantize_row: type " + std::string(info.name) + " is not supported");

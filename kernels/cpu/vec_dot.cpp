@@ -18,6 +18,7 @@ constexpr DotRow kDots[] = {
     {GgmlType::BF16, scalar::dot_bf16, avx2::dot_bf16, avx512::dot_bf16},
     {GgmlType::Q4_0, scalar::dot_q4_0_q8_0, avx2::dot_q4_0_q8_0, avx512::dot_q4_0_q8_0},
     {GgmlType::Q4_1, scalar::dot_q4_1_q8_1, avx2::dot_q4_1_q8_1, avx512::dot_q4_1_q8_1},
+    {GgmlType::Q5_0, scalar::dot_q5_0_q8_0, avx2::dot_q5_0_q8_0, avx512::dot_q5_0_q8_0},
     {GgmlType::Q8_0, scalar::dot_q8_0_q8_0, avx2::dot_q8_0_q8_0, avx512::dot_q8_0_q8_0},
     {GgmlType::Q4_K, scalar::dot_q4_k_q8_k, avx2::dot_q4_k_q8_k, avx512::dot_q4_k_q8_k},
     {GgmlType::Q5_K, scalar::dot_q5_k_q8_k, avx2::dot_q5_k_q8_k, avx512::dot_q5_k_q8_k},
@@ -44,6 +45,7 @@ const GemmKernel* gemm_kernel(GgmlType weight_type, Isa isa) {
   switch (weight_type) {
     case GgmlType::Q4_0: return &avx512::kGemmQ4_0;
     case GgmlType::Q4_1: return &avx512::kGemmQ4_1;
+    case GgmlType::Q5_0: return &avx512::kGemmQ5_0;
     case GgmlType::Q8_0: return &avx512::kGemmQ8_0;
     default: return nullptr;
   }

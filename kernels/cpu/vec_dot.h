@@ -7,7 +7,11 @@
 // fma(d_w * d_a, sum, lane); the 8 lanes are added as hsum_float_8 does, then
 // (Q4_1) the separately fused sum of m_w * s_a. So the scalar, AVX2 and
 // AVX-512 kernels give the same bits, and the same as llama.cpp (see
-// ggml_compat.h for why that matters).
+// ggml_compat.h for why that matters). Its matmuls of >= 2 columns (prefill)
+// take llamafile's tinyBLAS_Q0_AVX for Q4_0/Q5_0/Q8_0 weights, which per
+// output sums in this same order (d_w*d_a, 8 lanes of 4-product sums, fma,
+// hsum): so one order serves decode and prefill. (Q5_0 has no repacked or
+// AMX path in llama.cpp's CPU backend either.)
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +27,7 @@ using VecDotFn = float (*)(int64_t n, const void* weights, const void* activatio
 // Per activation block, filled once per token and matmul call for the GEMM
 // panels: d = the block's scale; s = Q8_1's d*sum(q) (for Q4_1 weights);
 // corr[g] = c * sum(q[4g..4g+3]), the integer correction of lane g for weights
-// stored with an unsigned offset c (8 for Q4_0, 128 for Q8_0).
+// stored with an unsigned offset c (8 for Q4_0, 16 for Q5_0, 128 for Q8_0).
 struct ActBlockInfo {
   float d;
   float s;

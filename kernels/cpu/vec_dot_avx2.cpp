@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/vec_dot_kernels.h"
@@ -61,6 +62,27 @@ float dot_q4_0_q8_0(int64_t n, const void* w, const void* a) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK; ++i) {
     const __m256i q = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+    acc = scaled(dot_s8(q, load32(y[i].qs)), h2f(x[i].d) * h2f(y[i].d), acc);
+  }
+  return hsum(acc);
+}
+
+// Q5_0 as signed bytes q - 16 (as llama.cpp's AVX2 kernel): byte k takes qh
+// byte k/8 (shuffle) and keeps bit k%8; where it is clear, the nibble gets
+// 0xF0 or'ed in, which as int8 is nibble - 16.
+float dot_q5_0_q8_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  const __m256i byte_of_bit = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    int32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    const __m256i bits = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), byte_of_bit), bit);
+    const __m256i high_clear = _mm256_cmpeq_epi8(bits, _mm256_setzero_si256());
+    const __m256i minus16 = _mm256_and_si256(high_clear, _mm256_set1_epi8(int8_t(0xF0)));
+    const __m256i q = _mm256_or_si256(unpack_nibbles(x[i].qs), minus16);
     acc = scaled(dot_s8(q, load32(y[i].qs)), h2f(x[i].d) * h2f(y[i].d), acc);
   }
   return hsum(acc);

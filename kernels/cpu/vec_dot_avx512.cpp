@@ -1,7 +1,7 @@
 // AVX-512 (F/BW/VL/DQ + VNNI) dot kernels. The quantized ones (Q4_0, Q4_1,
-// Q8_0) are 16-row GEMM panels: one weight row per lane, vpdpbusd of unsigned
-// weight bytes by broadcast signed activation bytes; a single dot is a panel
-// of one row and one token. Float ones are plain lane-parallel loops.
+// Q5_0, Q8_0) are 16-row GEMM panels: one weight row per lane, vpdpbusd of
+// unsigned weight bytes by broadcast signed activation bytes; a single dot is
+// a panel of one row and one token. Float ones are plain lane-parallel loops.
 #include <immintrin.h>
 
 #include <cstddef>
@@ -77,8 +77,8 @@ inline __m512i gather_head(const PanelRows& rows, size_t block_off) {
 }
 inline __m512 low_half_to_float(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
 
-// Q4_0 / Q4_1: nibbles as they are (0..15); Q4_0's -8 is applied through
-// the activation side's corr[g] = 8 * sum(y[4g..4g+3]).
+// Q4_0 / Q4_1 (and Q5_0's low 4 bits): nibbles as they are (0..15); Q4_0's
+// -8 is applied through the activation side's corr[g] = 8 * sum(y[4g..4g+3]).
 template <typename Block>
 inline PanelBlock unpack_q4(const PanelRows& rows, int64_t b) {
   PanelBlock pb;
@@ -93,6 +93,26 @@ inline PanelBlock unpack_q4(const PanelRows& rows, int64_t b) {
   const __m512i head = gather_head(rows, off);
   pb.d = low_half_to_float(head);
   pb.m = low_half_to_float(_mm512_srli_epi32(head, 16));  // Q4_1's m; garbage for Q4_0, unused
+  return pb;
+}
+
+// Q5_0: the Q4 nibbles plus 16 where bit j of qh is set for element j
+// (0..31); the -16 comes back through corr[g] = 16 * sum(y[4g..4g+3]). Byte k
+// of q[g] is element 4g + k: vpshufb copies qh byte (4g)/8 of the lane's
+// gathered qh word into it, and a test of bit (4g + k) % 8 masks the +16.
+inline PanelBlock unpack_q5_0(const PanelRows& rows, int64_t b) {
+  PanelBlock pb = unpack_q4<BlockQ5_0>(rows, b);
+  const __m512i qh = gather_head(rows, size_t(b) * sizeof(BlockQ5_0) + offsetof(BlockQ5_0, qh));
+  // vpshufb indexes within 128-bit lanes: dword p of a lane is at bytes 4p..4p+3.
+  const __m512i dword_base = _mm512_set4_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0x00000000);
+  const __m512i sixteen = _mm512_set1_epi8(16);
+  for (int g = 0; g < 8; ++g) {
+    const __m512i ctrl = _mm512_add_epi8(dword_base, _mm512_set1_epi8(char(g / 2)));
+    const __m512i qh_byte = _mm512_shuffle_epi8(qh, ctrl);
+    const __m512i bit = _mm512_set1_epi32(int32_t(0x08040201u << (4 * (g % 2))));
+    pb.q[g] = _mm512_mask_add_epi8(pb.q[g], _mm512_test_epi8_mask(qh_byte, bit), pb.q[g], sixteen);
+  }
+  pb.m = _mm512_setzero_ps();  // unpack_q4 read qh bytes there
   return pb;
 }
 
@@ -111,12 +131,13 @@ inline PanelBlock unpack_q8_0(const PanelRows& rows, int64_t b) {
   return pb;
 }
 
-enum class Fmt { Q4_0, Q4_1, Q8_0 };
+enum class Fmt { Q4_0, Q4_1, Q5_0, Q8_0 };
 
 template <Fmt F>
 inline PanelBlock unpack(const PanelRows& rows, int64_t b) {
   if constexpr (F == Fmt::Q4_0) return unpack_q4<BlockQ4_0>(rows, b);
   if constexpr (F == Fmt::Q4_1) return unpack_q4<BlockQ4_1>(rows, b);
+  if constexpr (F == Fmt::Q5_0) return unpack_q5_0(rows, b);
   if constexpr (F == Fmt::Q8_0) return unpack_q8_0(rows, b);
 }
 
@@ -254,10 +275,12 @@ float panel_dot(int64_t n, const void* w, const void* a) {
 
 const GemmKernel kGemmQ4_0{prepare_q8_0<8>, gemm_panel<Fmt::Q4_0>};
 const GemmKernel kGemmQ4_1{prepare_q8_1, gemm_panel<Fmt::Q4_1>};
+const GemmKernel kGemmQ5_0{prepare_q8_0<16>, gemm_panel<Fmt::Q5_0>};
 const GemmKernel kGemmQ8_0{prepare_q8_0<128>, gemm_panel<Fmt::Q8_0>};
 
 float dot_q4_0_q8_0(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ4_0>(n, w, a); }
 float dot_q4_1_q8_1(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ4_1>(n, w, a); }
+float dot_q5_0_q8_0(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ5_0>(n, w, a); }
 float dot_q8_0_q8_0(int64_t n, const void* w, const void* a) { return panel_dot<kGemmQ8_0>(n, w, a); }
 
 float dot_f32(int64_t n, const void* w, const void* a) {

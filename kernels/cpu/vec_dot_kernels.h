@@ -16,6 +16,7 @@ namespace loom {
   float dot_bf16(int64_t n, const void* w, const void* a);             \
   float dot_q4_0_q8_0(int64_t n, const void* w, const void* a);        \
   float dot_q4_1_q8_1(int64_t n, const void* w, const void* a);        \
+  float dot_q5_0_q8_0(int64_t n, const void* w, const void* a);        \
   float dot_q8_0_q8_0(int64_t n, const void* w, const void* a);        \
   }
 LOOM_DECLARE_DOTS(scalar)
@@ -28,6 +29,7 @@ LOOM_DECLARE_DOTS(avx512)
 namespace avx512 {
 extern const GemmKernel kGemmQ4_0;
 extern const GemmKernel kGemmQ4_1;
+extern const GemmKernel kGemmQ5_0;
 extern const GemmKernel kGemmQ8_0;
 }  // namespace avx512
 

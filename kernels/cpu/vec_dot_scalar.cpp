@@ -83,6 +83,16 @@ float dot_q4_1_q8_1(int64_t n, const void* w, const void* a) {
   return acc.fold() + mins;
 }
 
+float dot_q5_0_q8_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  Lanes acc;
+  for (int64_t i = 0; i < n / kQK; ++i)
+    acc.add_block(half_to_float(x[i].d) * half_to_float(y[i].d), [&](int j) { return q5_0_quant(x[i], j) - 16; },
+                  y[i].qs);
+  return acc.fold();
+}
+
 float dot_q8_0_q8_0(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ8_0*>(w);
   const auto* y = static_cast<const BlockQ8_0*>(a);

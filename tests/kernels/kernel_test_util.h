@@ -19,8 +19,9 @@
 namespace loom::test {
 
 inline constexpr GgmlType kWeightTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
-                                            GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0,
-                                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+                                            GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                            GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                                            GgmlType::Q6_K};
 inline constexpr Isa kAllIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512};
 
 inline std::string type_name(GgmlType t) { return std::string(ggml_type_info(t).name); }
@@ -82,6 +83,7 @@ inline std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t col
     uint8_t* blk = &data[off];
     switch (type) {
       case GgmlType::Q4_0: put_half(blk, 0.02f * (uni(rng) - 0.5f)); break;
+      case GgmlType::Q5_0: put_half(blk, 0.01f * (uni(rng) - 0.5f)); break;
       case GgmlType::Q8_0: put_half(blk, 0.004f * (uni(rng) - 0.5f)); break;
       case GgmlType::Q4_1: put_half(blk, 0.02f * uni(rng)); put_half(blk + 2, -0.15f * uni(rng)); break;
       case GgmlType::Q4_K:

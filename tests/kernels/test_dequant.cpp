@@ -51,7 +51,8 @@ TEST_P(DequantFixture, MatchesGgufPy) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, DequantFixture,
                          ::testing::Values(GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
-                                           GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
+                                           GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                                           GgmlType::Q6_K),
                          [](const auto& info) { return test::type_name(info.param); });
 
 TEST(Dequant, F32IsCopy) {
@@ -66,7 +67,7 @@ TEST(Dequant, RejectsPartialBlocksAndUnsupportedTypes) {
   std::vector<float> out(256);
   EXPECT_THROW(dequantize_row(GgmlType::Q4_0, buf.data(), out.data(), 33), KernelError);
   EXPECT_THROW(dequantize_row(GgmlType::Q4_K, buf.data(), out.data(), 32), KernelError);
-  EXPECT_THROW(dequantize_row(GgmlType::Q5_0, buf.data(), out.data(), 32), KernelError);
+  EXPECT_THROW(dequantize_row(GgmlType::Q5_1, buf.data(), out.data(), 32), KernelError);
   EXPECT_THROW(dequantize_row(GgmlType::Q4_0, buf.data(), out.data(), -32), KernelError);
 }
 

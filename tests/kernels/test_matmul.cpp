@@ -138,7 +138,7 @@ TEST(MatmulShapes, RejectsBadShapes) {
   EXPECT_THROW(call(GgmlType::Q4_0, 4, 64, 18, 64, 1, 4), KernelError);       // stride < row bytes
   EXPECT_THROW(call(GgmlType::Q4_0, 4, 64, 36, 32, 2, 4), KernelError);       // ldx < cols
   EXPECT_THROW(call(GgmlType::Q4_0, 4, 64, 36, 64, 2, 3), KernelError);       // ldy < rows
-  EXPECT_THROW(call(GgmlType::Q5_0, 4, 64, 44, 64, 1, 4), KernelError);       // no kernel
+  EXPECT_THROW(call(GgmlType::Q5_1, 4, 64, 48, 64, 1, 4), KernelError);       // no kernel
   EXPECT_THROW(call(GgmlType::Q4_0, -1, 64, 36, 64, 1, 4), KernelError);      // negative
   EXPECT_NO_THROW(call(GgmlType::Q4_0, 0, 64, 36, 64, 1, 4));                 // empty is fine
 }

@@ -101,6 +101,26 @@ TEST(QuantizeWeights, Q4_0WithinHalfStep) {
   }
 }
 
+TEST(QuantizeWeights, Q5_0WithinHalfStep) {
+  const auto x = test_input(kN, 8);
+  std::vector<BlockQ5_0> q(kN / 32);
+  quantize_row(GgmlType::Q5_0, x.data(), q.data(), kN);
+  const auto deq = test::dequantized(GgmlType::Q5_0, q.data(), kN);
+  for (int64_t b = 0; b < kN / 32; ++b) {
+    double amax = 0, max = 0;
+    for (int j = 0; j < 32; ++j)
+      if (std::fabs(x[32 * b + j]) > amax) amax = std::fabs(x[32 * b + j]), max = x[32 * b + j];
+    const double d = max / -16, d16 = half_to_float(q[b].d);
+    for (int j = 0; j < 32; ++j) {
+      const double xv = x[32 * b + j];
+      // The grid is d*(-16..15): the value opposite the max (at +16|d|) clamps to 15.
+      const double clamp_err = std::max(0.0, std::fabs(xv / d) - 15.5) * std::fabs(d);
+      const double bound = 0.5 * std::fabs(d16) + clamp_err + 16 * std::fabs(d - d16) + 1e-4 * std::fabs(d);
+      ASSERT_LE(std::fabs(xv - deq[32 * b + j]), bound + 1e-30) << b << "," << j;
+    }
+  }
+}
+
 TEST(QuantizeWeights, Q4_1WithinHalfStep) {
   const auto x = test_input(kN, 5);
   std::vector<BlockQ4_1> q(kN / 32);
@@ -147,12 +167,13 @@ TEST(QuantizeActivations, FloatFormatsRoundOnce) {
 
 TEST(QuantizeActivations, ActivationTypes) {
   EXPECT_EQ(activation_type(GgmlType::Q4_0), GgmlType::Q8_0);
+  EXPECT_EQ(activation_type(GgmlType::Q5_0), GgmlType::Q8_0);  // as llama.cpp's vec_dot_type
   EXPECT_EQ(activation_type(GgmlType::Q8_0), GgmlType::Q8_0);
   EXPECT_EQ(activation_type(GgmlType::Q4_1), GgmlType::Q8_1);
   EXPECT_EQ(activation_type(GgmlType::Q4_K), GgmlType::Q8_K);
   EXPECT_EQ(activation_type(GgmlType::Q6_K), GgmlType::Q8_K);
   EXPECT_EQ(activation_type(GgmlType::F16), GgmlType::F16);
-  EXPECT_THROW(activation_type(GgmlType::Q5_0), KernelError);
+  EXPECT_THROW(activation_type(GgmlType::Q5_1), KernelError);
 }
 
 TEST(QuantizeActivations, RejectsBadInput) {

@@ -88,11 +88,13 @@ TEST_P(VecDot, MatchesFloat64ReferencesOnEveryIsa) {
       EXPECT_NEAR(got, tight.value, tight_tol);
       EXPECT_NEAR(got, exact, loose_tol);
       EXPECT_NEAR(got, scalar, 2 * tight_tol);
-      // K-quant kernels promise scalar's exact bits; Q4_0/Q4_1/Q8_0 sum in
-      // llama.cpp's order on every ISA (vec_dot.h), so they do too.
+      // K-quant kernels promise scalar's exact bits; Q4_0/Q4_1/Q5_0/Q8_0 sum
+      // in llama.cpp's order on every ISA (vec_dot.h), so they do too.
       const bool same_order = test::block_elems(type) == 256 || type == GgmlType::Q4_0 ||
-                              type == GgmlType::Q4_1 || type == GgmlType::Q8_0;
-      if (same_order) EXPECT_EQ(std::memcmp(&got, &scalar, 4), 0);
+                              type == GgmlType::Q4_1 || type == GgmlType::Q5_0 || type == GgmlType::Q8_0;
+      if (same_order) {
+        EXPECT_EQ(std::memcmp(&got, &scalar, 4), 0);
+      }
     }
   }
 }
@@ -162,8 +164,55 @@ TEST(VecDotSanity, DetectsWrongScale) {
   EXPECT_GT(std::fabs(got - ref.value), test::float_sum_tolerance(ref.magnitude, n / 32));
 }
 
+// Q5_0 element j of a block, decoded here from the format definition.
+int q5_0_spec(const BlockQ5_0& b, int j) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  const int nibble = j < 16 ? b.qs[j] & 0xF : b.qs[j - 16] >> 4;
+  return (nibble | int((qh >> j) & 1) << 4) - 16;
+}
+
+// Q5_0 with unit scales, so every sum is an exact integer: the extremes (all
+// -16, all +15, alternating high bits) against +-127 activations, and one-hot
+// activations that read each element alone (the layout), on every ISA.
+TEST(VecDotQ5_0, ExactOnExtremesAndOneHotOnEveryIsa) {
+  constexpr int kBlocks = 5, n = 32 * kBlocks;
+  std::mt19937 rng(50);
+  std::vector<BlockQ5_0> w(kBlocks);
+  std::vector<BlockQ8_0> a(kBlocks);
+  std::uniform_int_distribution<int> byte(0, 255), act(-127, 127);
+  for (int b = 0; b < kBlocks; ++b) {
+    w[b].d = a[b].d = float_to_half(1.f);
+    for (auto& q : w[b].qs) q = uint8_t(byte(rng));
+    for (auto& q : w[b].qh) q = uint8_t(byte(rng));
+    for (auto& q : a[b].qs) q = int8_t(act(rng));
+  }
+  auto fill = [](auto& field, int byte) { std::memset(field, byte, sizeof(field)); };
+  fill(w[0].qs, 0x00), fill(w[0].qh, 0x00), fill(a[0].qs, 127);   // every weight -16
+  fill(w[1].qs, 0xFF), fill(w[1].qh, 0xFF), fill(a[1].qs, -127);  // every weight +15
+  fill(w[2].qs, 0x0F), fill(w[2].qh, 0x55), w[2].qh[3] = 0xAA;    // alternating high bits
+  int64_t expect = 0;
+  for (int i = 0; i < n; ++i) expect += int64_t{q5_0_spec(w[i / 32], i % 32)} * a[i / 32].qs[i % 32];
+  ASSERT_EQ(q5_0_spec(w[0], 7), -16);
+  ASSERT_EQ(q5_0_spec(w[1], 30), 15);
+  for (Isa isa : test::supported_isas()) {
+    const VecDotFn dot = vec_dot_fn(GgmlType::Q5_0, isa);
+    EXPECT_EQ(dot(n, w.data(), a.data()), float(expect)) << isa_name(isa);
+    std::vector<BlockQ8_0> one_hot(kBlocks);
+    for (int i = 0; i < n; ++i) {
+      for (auto& b : one_hot) {
+        b.d = float_to_half(1.f);
+        fill(b.qs, 0);
+      }
+      one_hot[i / 32].qs[i % 32] = 1;
+      ASSERT_EQ(dot(n, w.data(), one_hot.data()), float(q5_0_spec(w[i / 32], i % 32)))
+          << isa_name(isa) << " element " << i;
+    }
+  }
+}
+
 TEST(VecDotDispatch, RejectsUnsupported) {
-  EXPECT_THROW(vec_dot_fn(GgmlType::Q5_0, Isa::Scalar), KernelError);
+  EXPECT_THROW(vec_dot_fn(GgmlType::Q5_1, Isa::Scalar), KernelError);
   EXPECT_THROW(vec_dot_fn(GgmlType::IQ2_XXS, Isa::Scalar), KernelError);
   for (Isa isa : test::kAllIsas)
     if (!isa_supported(isa)) {

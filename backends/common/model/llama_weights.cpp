@@ -32,7 +32,7 @@ WeightView matrix(const GgufFile& f, const std::string& name, int64_t rows, int6
   check_shape(t, cols, rows);
   if (!ggml_type_info(t.type).supported)
     throw ModelError("tensor '" + name + "' has type " + std::string(ggml_type_info(t.type).name) +
-                     ", which Loom cannot compute with (supported: F32 F16 BF16 Q4_0 Q4_1 Q8_0 Q4_K Q5_K Q6_K)");
+                     ", which Loom cannot compute with (supported: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q8_0 Q4_K Q5_K Q6_K)");
   return WeightView{t.type, f.tensor_data(t), rows, cols, t.n_bytes / static_cast<size_t>(rows)};
 }
 
