@@ -91,6 +91,7 @@ loom_job_request normalize(const loom_job_request& host) {
   LOOM_TAKE(priority);
   LOOM_TAKE(deadline_ms);
   LOOM_TAKE(stream);
+  LOOM_TAKE(prompt_logprobs);  // 1.2
 #undef LOOM_TAKE
   r.struct_size = sizeof(r);
   return r;
@@ -155,6 +156,7 @@ JobRequest job_request_from_c(const loom_job_request& host) {
   job.params.stop_token_ids.assign(r.stop_token_ids, r.stop_token_ids + r.n_stop_token_ids);
   job.params.ignore_eos = r.ignore_eos != 0;
   job.params.logprobs = r.logprobs;
+  job.params.prompt_logprobs = r.prompt_logprobs;
   job.priority = r.priority;
   if (r.deadline_ms > 0) job.deadline = std::chrono::milliseconds(r.deadline_ms);
   job.stream = r.stream != 0;
@@ -191,6 +193,10 @@ void deliver_job_event(const JobEvent& ev, std::string_view id, size_t n_top, lo
   out.error_code = ev.kind == JobEvent::Kind::kError ? to_c_error(ev.error_code) : LOOM_OK;
   out.error_name = view(name);
   out.message = view(ev.message);
+  if (!ev.prompt_logprobs.empty()) {
+    out.prompt_logprobs = ev.prompt_logprobs.data();
+    out.n_prompt_logprobs = ev.prompt_logprobs.size();
+  }
   callback(user_data, &out);
 }
 
@@ -251,6 +257,7 @@ CJobRequest::CJobRequest(const JobRequest& job) : job_(job) {
   request_.n_stop_token_ids = p.stop_token_ids.size();
   request_.ignore_eos = p.ignore_eos;
   request_.logprobs = p.logprobs;
+  request_.prompt_logprobs = p.prompt_logprobs;
   request_.priority = job_.priority;
   request_.deadline_ms = job_.deadline ? job_.deadline->count() : 0;
   request_.stream = job_.stream;
@@ -276,6 +283,10 @@ JobEvent job_event_from_c(const loom_job_event& ev) {
       out.logprobs.push_back(std::move(lp));
     }
   }
+  // 1.2: an older plugin's event ends before these fields.
+  constexpr size_t kPromptLogprobsEnd = offsetof(loom_job_event, n_prompt_logprobs) + sizeof(size_t);
+  if (ev.struct_size >= kPromptLogprobsEnd && ev.prompt_logprobs)
+    out.prompt_logprobs.assign(ev.prompt_logprobs, ev.prompt_logprobs + ev.n_prompt_logprobs);
   out.finish_reason = finish_from_c(ev.finish_reason);
   out.usage = {ev.prompt_tokens, ev.completion_tokens, ev.cached_tokens};
   out.timing = {ev.queue_ms, ev.ttft_ms, ev.total_ms};

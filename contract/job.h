@@ -35,6 +35,9 @@ struct JobParams {
   std::vector<int32_t> stop_token_ids;  // besides the model's end-of-generation ids
   bool ignore_eos = false;
   int32_t logprobs = 0;                 // top-n alternatives per token (0: none)
+  // 1: the kDone event carries JobEvent::prompt_logprobs (0: none; other
+  // values are refused, reserved for alternatives per prompt position).
+  int32_t prompt_logprobs = 0;
 };
 
 struct JobRequest {
@@ -101,6 +104,10 @@ struct JobEvent {
   FinishReason finish_reason = FinishReason::kStop;
   JobUsage usage;
   JobTiming timing;
+  // kDone of a job with params.prompt_logprobs: entry i = log P(prompt[i+1] |
+  // prompt[0..i]), prompt_tokens - 1 entries once the whole prompt was
+  // computed (fewer when the job ended before that).
+  std::vector<float> prompt_logprobs;
   // kError
   ErrorCode error_code = ErrorCode::kInternal;
   std::string message;

@@ -75,9 +75,22 @@ void PluginEngine::start() { backend_.start(); }
 void PluginEngine::drain(std::chrono::milliseconds timeout) { backend_.drain(timeout); }
 
 void PluginEngine::submit(JobRequest request, JobCallback callback) {
+  const loom_plugin_api& api = backend_.api();
+  if (request.params.prompt_logprobs != 0 && api.abi_minor < 2) {
+    // A 1.1 plugin would ignore the field and answer without the values.
+    JobEvent ev;
+    ev.kind = JobEvent::Kind::kError;
+    ev.id = request.id;
+    ev.error_code = ErrorCode::kBadRequest;
+    ev.field = "prompt_logprobs";
+    ev.message = "prompt_logprobs: the " + std::string(api.backend_name ? api.backend_name : "?") +
+                 " backend speaks ABI " + std::to_string(api.abi_major) + "." + std::to_string(api.abi_minor) +
+                 ", which has no prompt log-probabilities (ABI 1.2)";
+    rejections_->post(std::move(callback), std::move(ev));
+    return;
+  }
   const c_abi::CJobRequest c_request(request);
   auto* ctx = new JobContext{callback};
-  const loom_plugin_api& api = backend_.api();
   loom_error* err = api.submit(backend_.handle(), &c_request.get(), on_plugin_event, ctx);
   if (!err) return;
   delete ctx;

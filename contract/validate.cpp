@@ -94,6 +94,10 @@ std::optional<JobError> check_params(const JobParams& p, const JobLimits& l) {
     return bad("logprobs", "must be in [0, " + std::to_string(l.max_logprobs) + "], got " +
                                       std::to_string(p.logprobs));
   }
+  if (p.prompt_logprobs < 0 || p.prompt_logprobs > 1) {
+    return bad("prompt_logprobs", "must be 0 or 1 (the log-probability of each prompt token), got " +
+                                      std::to_string(p.prompt_logprobs));
+  }
   if (auto e = check_stops(p, l)) return e;
   if (auto message = sampling::validate(p.sampling)) {
     // sampling::validate names the field first: "top_p must be in (0, 1], got 1.5".

@@ -32,7 +32,7 @@ struct JobLimits {
 // nullopt when the job may go to the engine; otherwise the first problem.
 // Field names are the contract's: "id", "prompt", "prompt_tokens",
 // "messages[2].content", "max_tokens", "top_p", "stop[3]", "stop_token_ids",
-// "logprobs", "priority", "deadline_ms" (doors map them onto their wire's).
+// "logprobs", "prompt_logprobs", "priority", "deadline_ms" (doors map them onto their wire's).
 std::optional<JobError> validate_job(const JobRequest& job, const JobLimits& limits = {});
 
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or code

@@ -20,6 +20,8 @@ TEST(PluginAbiLayout, CAndCxxAgree) {
       LAYOUT(loom_job_request, seed), LAYOUT(loom_job_request, deadline_ms), LAYOUT(loom_job_request, stream),
       sizeof(loom_job_event),    LAYOUT(loom_job_event, text),        LAYOUT(loom_job_event, total_ms),
       LAYOUT(loom_job_event, message), sizeof(loom_probe_info), LAYOUT(loom_probe_info, memory_available_bytes),
+      LAYOUT(loom_job_request, prompt_logprobs), LAYOUT(loom_job_event, prompt_logprobs),
+      LAYOUT(loom_job_event, n_prompt_logprobs),
       sizeof(loom_chat_message), sizeof(loom_tokens),                 sizeof(loom_text),
       sizeof(loom_str),
   };
@@ -52,4 +54,5 @@ TEST(PluginAbiLayout, RequestDefaultsFromC) {
   EXPECT_EQ(r.deadline_ms, 0);
   EXPECT_EQ(r.prompt_text.data, nullptr);
   EXPECT_EQ(r.n_stop, 0u);
+  EXPECT_EQ(r.prompt_logprobs, 0);
 }

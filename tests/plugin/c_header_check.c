@@ -14,6 +14,8 @@ size_t loom_test_c_layout(size_t* out, size_t cap) {
       LAYOUT(loom_job_request, seed), LAYOUT(loom_job_request, deadline_ms), LAYOUT(loom_job_request, stream),
       sizeof(loom_job_event),    LAYOUT(loom_job_event, text),        LAYOUT(loom_job_event, total_ms),
       LAYOUT(loom_job_event, message), sizeof(loom_probe_info), LAYOUT(loom_probe_info, memory_available_bytes),
+      LAYOUT(loom_job_request, prompt_logprobs), LAYOUT(loom_job_event, prompt_logprobs),
+      LAYOUT(loom_job_event, n_prompt_logprobs),
       sizeof(loom_chat_message), sizeof(loom_tokens),                 sizeof(loom_text),
       sizeof(loom_str),
   };

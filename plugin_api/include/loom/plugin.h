@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define LOOM_PLUGIN_ABI_MAJOR 1
-#define LOOM_PLUGIN_ABI_MINOR 1
+#define LOOM_PLUGIN_ABI_MINOR 2
 #define LOOM_PLUGIN_ENTRY_SYMBOL "loom_plugin_get_api"
 
 #if defined(_WIN32)
@@ -118,6 +118,13 @@ typedef struct loom_job_request {
   int32_t priority;          /* higher runs first; default 0 */
   int64_t deadline_ms;       /* from submit, queueing included; <= 0: none (default) */
   int32_t stream;            /* default 1; 0: one DONE event carries the whole text */
+  /* ---- appended in 1.2 (an older host's struct ends before them: defaults) ---- */
+  int32_t reserved_1_2;      /* keep 0: pads the 1.1 struct's tail, so that a 1.2 field starts
+                                at or after the 1.1 sizeof */
+  int32_t prompt_logprobs;   /* default 0; 1: the DONE event carries, for every prompt position i
+                                but the last, log P(prompt[i+1] | prompt[0..i]) (natural log). A
+                                prompt-logprobs job never reads the prefix cache. Other values are
+                                refused (reserved for alternatives per position) */
 } loom_job_request;
 
 #define LOOM_EVENT_DELTA 0
@@ -151,6 +158,12 @@ typedef struct loom_job_event {
   loom_error_code error_code;
   loom_str error_name; /* the protocol's name: "bad_request", "too_long", "overloaded", ... */
   loom_str message;
+  /* ---- appended in 1.2 (read only when struct_size covers them) ---- */
+  /* DONE of a request with prompt_logprobs = 1: entry i is log P(prompt[i+1] |
+   * prompt[0..i]); n_prompt_logprobs = prompt_tokens - 1 once the whole prompt
+   * was computed (fewer when the job ended before that). NULL / 0 otherwise. */
+  const float* prompt_logprobs; /* [n_prompt_logprobs] */
+  size_t n_prompt_logprobs;
 } loom_job_event;
 
 /* Called on the backend's output thread; see ABI.md "Callbacks". */
