@@ -17,6 +17,8 @@ struct Request {
   uint64_t arrival_seq = 0;  // add() order: FCFS tie-break
   std::optional<TimePoint> deadline;
   uint64_t cache_salt = 0;
+  bool prompt_logprobs = false;  // RequestSpec::prompt_logprobs
+  int max_computed = 0;          // the most tokens it ever had computed (preemption resets num_computed)
 
   RequestState state = RequestState::kWaiting;
   int num_computed = 0;       // leading tokens whose KV is in its blocks

@@ -61,6 +61,7 @@ int Scheduler::add(const RequestSpec& spec) {
   r.arrival_seq = next_arrival_seq_++;
   r.deadline = spec.deadline;
   r.cache_salt = spec.cache_salt;
+  r.prompt_logprobs = spec.prompt_logprobs;
   waiting_.insert(QueueKey::of(r));
   requests_.emplace(r.id, std::move(r));
   return max_new;
@@ -100,6 +101,7 @@ void Scheduler::fork(RequestId parent_id, RequestId child_id, TokenId child_toke
   child.arrival_seq = next_arrival_seq_++;
   child.reserved = child_reserved;
   child.finish_requested.reset();
+  child.prompt_logprobs = false;  // the parent's prompt positions are the parent's
   running_.push_back(child_id);
   requests_.emplace(child_id, std::move(child));
 }
@@ -127,6 +129,7 @@ std::vector<FinishedRequest> Scheduler::update(const StepPlan& plan,
   for (const InFlight::Entry& e : done.entries) {
     Request& r = request(e.id);
     r.num_computed += e.num_tokens;
+    r.max_computed = std::max(r.max_computed, r.num_computed);
     kv_.commit(r.id, r.tokens, r.num_computed);
     if (e.logits_row < 0) continue;
     const SampledToken& s = sampled[e.logits_row];

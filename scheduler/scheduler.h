@@ -40,6 +40,10 @@ struct RequestSpec {
   TimePoint arrival{};                // FCFS key within a priority
   std::optional<TimePoint> deadline;  // absolute; passed => finished with kDeadline
   uint64_t cache_salt = 0;            // prefix-cache extra key (LoRA id, model revision, ...)
+  // The caller wants log P(prompt[i+1] | prompt[..i]) at every prompt
+  // position: its chunks carry ScheduledSeq::logprob_targets, and its
+  // admissions never take a cached prefix past the positions it has computed.
+  bool prompt_logprobs = false;
 };
 
 // One result per logits row of a plan.
@@ -144,6 +148,7 @@ class Scheduler {
   void admit_waiting(StepPlan& plan);
   int fit_or_preempt(Request& r, int num_tokens, StepPlan& plan);
   std::optional<RequestId> pick_victim(const Request& self) const;
+  PrefixHit lookup_prefix(const Request& r) const;
   bool can_start(const Request& r) const;
   void preempt(Request& r, StepPlan& plan);
   void plan_chunk(Request& r, int num_tokens);

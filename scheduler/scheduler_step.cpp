@@ -60,10 +60,19 @@ void Scheduler::finish_requested_and_expired(TimePoint now, StepPlan& plan) {
   for (const auto& [id, reason] : due) remove(request(id), reason, plan.finished);
 }
 
+// The cached prefix r may reuse: never its last known token (a logits row
+// must exist), and for a prompt_logprobs request only positions it has
+// computed itself before (a cached block has KV, not log-probabilities).
+PrefixHit Scheduler::lookup_prefix(const Request& r) const {
+  int max_tokens = static_cast<int>(r.tokens.size()) - 1;
+  if (r.prompt_logprobs) max_tokens = std::min(max_tokens, r.max_computed);
+  return kv_.find_prefix(r.tokens, r.cache_salt, max_tokens);
+}
+
 // Can r be admitted now with a chunk of at least one token?
 bool Scheduler::can_start(const Request& r) const {
   if (static_cast<int>(running_.size()) >= config_.max_num_seqs) return false;
-  PrefixHit hit = kv_.find_prefix(r.tokens, r.cache_salt, static_cast<int>(r.tokens.size()) - 1);
+  PrefixHit hit = lookup_prefix(r);
   int reserve_until = policy_->reserve_full_length(r.preemptions) ? r.max_kv_tokens() : 0;
   return kv_.can_allocate(hit, hit.num_tokens + 1, reserve_until);
 }
@@ -154,7 +163,7 @@ void Scheduler::admit_waiting(StepPlan& plan) {
     Request& r = request(waiting_.begin()->id);
     if (r.preempted_step == step_id_) return;  // not back in the step that evicted it
     // Recompute at least the last known token so a logits row exists.
-    PrefixHit hit = kv_.find_prefix(r.tokens, r.cache_salt, static_cast<int>(r.tokens.size()) - 1);
+    PrefixHit hit = lookup_prefix(r);
     int reserve_until = policy_->reserve_full_length(r.preemptions) ? r.max_kv_tokens() : 0;
     int want = std::min(static_cast<int>(r.tokens.size()) - hit.num_tokens, draft_.budget);
     int n = largest_true(
@@ -204,6 +213,10 @@ void Scheduler::build_plan(StepPlan& plan) {
     s.sample = s.end_pos() == static_cast<int>(r.tokens.size());
     s.logits_row = s.sample ? plan.num_logits_rows++ : -1;
     s.num_cached_tokens = r.num_cached_tokens;
+    if (r.prompt_logprobs) {
+      const int n = std::min(s.end_pos(), r.num_prompt - 1) - s.start_pos;
+      if (n > 0) s.logprob_targets.assign(r.tokens.begin() + s.start_pos + 1, r.tokens.begin() + s.start_pos + 1 + n);
+    }
     (r.in_decode() ? plan.counters.num_decode_seqs : plan.counters.num_prefill_seqs)++;
     plan.counters.num_tokens += p.num_tokens;
     in_flight_->entries.push_back({r.id, p.num_tokens, s.logits_row});

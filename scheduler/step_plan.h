@@ -22,6 +22,11 @@ struct ScheduledSeq {
   // (a policy that keeps_finished_rows(), e.g. the padded static baseline in bench/baselines): it recomputes its last position into a
   // block it alone holds and samples nothing. Its id is no longer a request.
   bool padding = false;
+  // A prompt_logprobs request's chunk that holds prompt positions whose next
+  // token is a prompt token: target[i] is the token after position
+  // start_pos + i, and the executor returns log P(target[i] | tokens up to
+  // start_pos + i) for each. Empty otherwise. Size <= num_tokens.
+  std::vector<TokenId> logprob_targets;
 
   int num_tokens() const { return static_cast<int>(tokens.size()); }
   int num_computed_before() const { return start_pos; }
