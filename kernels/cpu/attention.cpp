@@ -35,14 +35,14 @@ void validate_layout(const char* fn, int32_t num_blocks, int32_t block_size, int
 }
 
 void validate_table(const char* fn, const int32_t* table, int32_t table_len, int64_t end_pos,
-                    int32_t block_size, int32_t num_blocks) {
+                    int32_t block_size, int32_t num_blocks, int64_t begin_pos) {
   const int64_t needed = (end_pos + block_size - 1) / block_size;
   if (needed > 0 && table == nullptr) attention_fail(fn, "block_table must not be null");
   if (table_len < needed) {
     attention_fail(fn, "block_table has " + std::to_string(table_len) + " entries, positions < " +
                            std::to_string(end_pos) + " need " + std::to_string(needed));
   }
-  for (int64_t b = 0; b < needed; ++b) {
+  for (int64_t b = begin_pos / block_size; b < needed; ++b) {
     if (table[b] < 0 || table[b] >= num_blocks) {
       attention_fail(fn, "block_table[" + std::to_string(b) + "] = " + std::to_string(table[b]) +
                              " is outside [0, " + std::to_string(num_blocks) + ")");
@@ -54,6 +54,7 @@ void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, i
                    int32_t num_blocks) {
   if (a.n_q < 0) attention_fail(fn, "n_q must be >= 0, got " + std::to_string(a.n_q));
   if (a.pos0 < 0) attention_fail(fn, "pos0 must be >= 0, got " + std::to_string(a.pos0));
+  if (a.window < 0) attention_fail(fn, "window must be >= 0, got " + std::to_string(a.window));
   if (a.n_heads <= 0 || a.n_heads % n_kv_heads != 0) {
     attention_fail(fn, "n_heads (" + std::to_string(a.n_heads) +
                            ") must be a positive multiple of n_kv_heads (" +
@@ -62,7 +63,7 @@ void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, i
   if (a.n_q > 0 && (a.q == nullptr || a.out == nullptr))
     attention_fail(fn, "q and out must not be null");
   validate_table(fn, a.block_table, a.block_table_len, static_cast<int64_t>(a.pos0) + a.n_q,
-                 block_size, num_blocks);
+                 block_size, num_blocks, first_kept_key(a));
 }
 
 }  // namespace detail
@@ -96,7 +97,12 @@ void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, 
   const int32_t hd = kv.head_dim;
   const int32_t kv_head = head / (a.n_heads / kv.n_kv_heads);
   const float* q = a.q + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
-  const int64_t n_keys = static_cast<int64_t>(a.pos0) + row + 1;
+  // Keys [lo, end): lo a multiple of 64 at or below the window's first key,
+  // the keys before `first` masked (see kWindowAlign).
+  const int64_t first = first_key(a, row);
+  const int64_t lo = first / kWindowAlign * kWindowAlign;
+  const int64_t n_keys = static_cast<int64_t>(a.pos0) + row + 1 - lo;
+  const int64_t n_masked = first - lo;
   const ggml::F16Dot kq_order = ggml::f16_dot_for(a.n_q, hd);
   const ggml::F16Dot pv_order = ggml::f16_dot_for(a.n_q, 16);  // llama.cpp pads the key count to 256
   std::vector<float> q16(hd), row_f(hd);
@@ -104,7 +110,11 @@ void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, 
   scores.assign(static_cast<size_t>((n_keys + 63) / 64 * 64), 0.0f);
   float max = -INFINITY;
   for (int64_t p = 0; p < n_keys; ++p) {
-    const uint16_t* k = kv.k + cache_offset(kv, a.block_table, p, kv_head);
+    if (p < n_masked) {
+      scores[p] = -INFINITY;
+      continue;
+    }
+    const uint16_t* k = kv.k + cache_offset(kv, a.block_table, lo + p, kv_head);
     for (int32_t i = 0; i < hd; ++i) row_f[i] = fp16_to_fp32(k[i]);
     scores[p] = ggml::dot_f16(kq_order, q16.data(), row_f.data(), hd) * a.scale;
     max = std::max(max, scores[p]);
@@ -118,11 +128,11 @@ void attention_head_ref(const PagedKv& kv, const AttentionArgs& a, int32_t row, 
   const auto inv = static_cast<float>(1.0 / sum);
   for (int64_t p = 0; p < n_keys; ++p) scores[p] = fp16_to_fp32(fp32_to_fp16(scores[p] * inv));
   float* out = a.out + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
-  // V transposed: column i over the keys, zeros past n_keys.
+  // V transposed: column i over the keys, zeros past n_keys and where masked.
   const auto keys = static_cast<int64_t>(scores.size());
   std::vector<float> v_cols(static_cast<size_t>(hd) * keys, 0.0f);
-  for (int64_t p = 0; p < n_keys; ++p) {
-    const uint16_t* v = kv.v + cache_offset(kv, a.block_table, p, kv_head);
+  for (int64_t p = n_masked; p < n_keys; ++p) {
+    const uint16_t* v = kv.v + cache_offset(kv, a.block_table, lo + p, kv_head);
     for (int32_t i = 0; i < hd; ++i) v_cols[i * keys + p] = fp16_to_fp32(v[i]);
   }
   for (int32_t i = 0; i < hd; ++i) out[i] = ggml::dot_f16(pv_order, &v_cols[i * keys], scores.data(), keys);
@@ -167,7 +177,7 @@ void kv_write(const PagedKvMut& kv, const float* k, const float* v, int32_t n, i
   if (pos0 < 0) attention_fail(fn, "pos0 must be >= 0, got " + std::to_string(pos0));
   if (n > 0 && (k == nullptr || v == nullptr)) attention_fail(fn, "k and v rows must not be null");
   validate_table(fn, block_table, block_table_len, static_cast<int64_t>(pos0) + n, kv.block_size,
-                 kv.num_blocks);
+                 kv.num_blocks, pos0);
   const PagedKv view = kv.view();
   const int64_t stride = row_stride(view);
   for (int32_t t = 0; t < n; ++t) {

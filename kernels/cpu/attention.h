@@ -41,10 +41,25 @@ struct AttentionArgs {
   int32_t n_heads = 0;  // multiple of n_kv_heads; head h reads KV head h / (n_heads / n_kv_heads)
   int32_t pos0 = 0;     // position of q row 0; row i attends to positions [0, pos0 + i]
   const int32_t* block_table = nullptr;  // [block_table_len] logical block -> physical block
-  int32_t block_table_len = 0;           // must cover positions < pos0 + n_q
+  int32_t block_table_len = 0;           // must cover positions [first_kept_key(a), pos0 + n_q)
   float scale = 1.0f;                    // usually 1/sqrt(head_dim)
   float* out = nullptr;                  // [n_q][n_heads][head_dim]
+  int32_t window = 0;  // > 0: sliding window, row i attends only to [pos0 + i - window + 1, pos0 + i]
 };
+
+// The oldest key position query row `row` attends to (0 without a window).
+inline int64_t first_key(const AttentionArgs& a, int64_t row) {
+  const int64_t pos = static_cast<int64_t>(a.pos0) + row;
+  return a.window > 0 && pos >= a.window ? pos - a.window + 1 : 0;
+}
+
+// The fp16 path walks keys from first_key rounded down to a multiple of 64
+// (the keys in between are masked): llama.cpp masks out-of-window keys in
+// place, so keeping each key's index mod 64 keeps its sum lanes, and its
+// bits. The oldest position any row of `a` reads, so the oldest a cache must
+// keep.
+inline constexpr int64_t kWindowAlign = 64;
+inline int64_t first_kept_key(const AttentionArgs& a) { return first_key(a, 0) / kWindowAlign * kWindowAlign; }
 
 // Throws std::invalid_argument naming the bad field (null pointers, shapes,
 // a block table too short or with an entry outside [0, num_blocks)).

@@ -65,17 +65,19 @@ void scores_for_head(F16Dot order, const float* __restrict q, const uint16_t* k_
   for (int64_t j = 0; j < n; ++j) scores[j] = dot_q_k(order, q, k_base + rows[j], d) * scale;
 }
 
-// slots[s][0, d) = sum over keys j = s, s + n_slots, ... (j < n) of p_j * v_j,
-// one fma chain per slot and column (ggml's lanes), accumulated in registers
-// 64 columns at a time.
-void pv_slots(const float* p, const uint16_t* v_base, const int64_t* rows, int64_t n, int32_t d,
-              int n_slots, float* slots) {
+// slots[s][0, d) = sum over keys j = s, s + n_slots, ... (skip <= j < n) of
+// p_j * v_j, one fma chain per slot and column (ggml's lanes), accumulated in
+// registers 64 columns at a time. Keys below skip are masked (p_j = 0, and
+// fma(0, v, acc) = acc), so they are left out.
+void pv_slots(const float* p, const uint16_t* v_base, const int64_t* rows, int64_t skip, int64_t n,
+              int32_t d, int n_slots, float* slots) {
   for (int s = 0; s < n_slots; ++s) {
+    const int64_t j0 = s + std::max<int64_t>(0, (skip - s + n_slots - 1) / n_slots) * n_slots;
     for (int32_t i0 = 0; i0 < d; i0 += 64) {
       const int chunks = std::min<int32_t>(64, d - i0) / 8;
       __m256 acc[8];
       for (int c = 0; c < 8; ++c) acc[c] = _mm256_setzero_ps();
-      for (int64_t j = s; j < n; j += n_slots) {
+      for (int64_t j = j0; j < n; j += n_slots) {
         const uint16_t* v = v_base + rows[j] + i0;
         const __m256 pj = _mm256_set1_ps(p[j]);
         for (int c = 0; c < chunks; ++c) acc[c] = _mm256_fmadd_ps(load_f16(v + 8 * c), pj, acc[c]);
@@ -158,24 +160,32 @@ void attention_items(const PagedKv& kv, const AttentionArgs& a, int64_t begin, i
   for (int64_t item = begin; item < end; ++item) {
     const int64_t row = item / kv.n_kv_heads;
     const int32_t kv_head = static_cast<int32_t>(item % kv.n_kv_heads);
-    const int64_t n_keys = a.pos0 + row + 1;
+    // Keys lo, lo + 1, ... as indices 0, 1, ...; the first n_masked are
+    // outside the window (see kWindowAlign).
+    const int64_t first = first_key(a, row);
+    const int64_t lo = first / kWindowAlign * kWindowAlign;
+    const int64_t n_keys = a.pos0 + row + 1 - lo;
+    const int64_t n_masked = first - lo;
     sc.scores.resize(static_cast<size_t>((n_keys + 15) / 16 * 16));
     sc.rows.resize(static_cast<size_t>(n_keys));
-    for (int64_t start = 0; start < n_keys; start += bs) {  // one division per block
+    for (int64_t start = first; start < lo + n_keys;) {  // one division per block
+      const int64_t in_block = start % bs;
       const int64_t base = static_cast<int64_t>(a.block_table[start / bs]) * bs * stride +
                            static_cast<int64_t>(kv_head) * hd;
-      const int64_t stop = std::min<int64_t>(start + bs, n_keys);
-      for (int64_t j = start; j < stop; ++j) sc.rows[j] = base + (j - start) * stride;
+      const int64_t stop = std::min<int64_t>(start - in_block + bs, lo + n_keys);
+      for (int64_t j = start; j < stop; ++j) sc.rows[j - lo] = base + (j - start + in_block) * stride;
+      start = stop;
     }
     for (int32_t r = 0; r < group; ++r) {
       const int64_t head_offset =
           (row * a.n_heads + static_cast<int64_t>(kv_head) * group + r) * hd;
       for (int32_t i = 0; i < hd; i += 8)
         _mm256_storeu_ps(&sc.q16[i], round_fp16(_mm256_loadu_ps(a.q + head_offset + i)));
-      scores_for_head(kq_order, sc.q16.data(), kv.k, sc.rows.data(), n_keys, hd, a.scale,
-                      sc.scores.data());
+      std::fill_n(sc.scores.begin(), n_masked, -INFINITY);
+      scores_for_head(kq_order, sc.q16.data(), kv.k, sc.rows.data() + n_masked, n_keys - n_masked, hd,
+                      a.scale, sc.scores.data() + n_masked);
       softmax_to_fp16(sc.scores.data(), n_keys);
-      pv_slots(sc.scores.data(), kv.v, sc.rows.data(), n_keys, hd, n_slots, sc.slots.data());
+      pv_slots(sc.scores.data(), kv.v, sc.rows.data(), n_masked, n_keys, hd, n_slots, sc.slots.data());
       if (n_slots == 64) fold64_to_16(sc.slots.data(), hd);
       fold16(sc.slots.data(), hd, a.out + head_offset);
     }

@@ -37,10 +37,11 @@ void attention_head_ref(const PagedKvInt8& kv, const AttentionArgs& a, int32_t r
   const int32_t hd = kv.head_dim;
   const int32_t kv_head = head / (a.n_heads / kv.n_kv_heads);
   const float* q = a.q + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
-  const int64_t n_keys = static_cast<int64_t>(a.pos0) + row + 1;
+  const int64_t first = first_key(a, row);
+  const int64_t n_keys = static_cast<int64_t>(a.pos0) + row + 1 - first;  // keys first, first + 1, ...
   scores.resize(n_keys);
   for (int64_t p = 0; p < n_keys; ++p) {
-    const int64_t slot = slot_index(kv, a.block_table, p, kv_head);
+    const int64_t slot = slot_index(kv, a.block_table, first + p, kv_head);
     const int8_t* k = kv.k + slot * hd;
     float dot = 0.0f;
     for (int32_t i = 0; i < hd; ++i) dot += q[i] * static_cast<float>(k[i]);
@@ -50,7 +51,7 @@ void attention_head_ref(const PagedKvInt8& kv, const AttentionArgs& a, int32_t r
   float* out = a.out + (static_cast<int64_t>(row) * a.n_heads + head) * hd;
   for (int32_t i = 0; i < hd; ++i) out[i] = 0.0f;
   for (int64_t p = 0; p < n_keys; ++p) {
-    const int64_t slot = slot_index(kv, a.block_table, p, kv_head);
+    const int64_t slot = slot_index(kv, a.block_table, first + p, kv_head);
     const int8_t* v = kv.v + slot * hd;
     const float w = scores[p] * kv.v_scale[slot];
     for (int32_t i = 0; i < hd; ++i) out[i] += w * static_cast<float>(v[i]);
@@ -98,7 +99,7 @@ void kv_write(const PagedKvInt8Mut& kv, const float* k, const float* v, int32_t 
   if (n > 0 && (k == nullptr || v == nullptr))
     detail::attention_fail(fn, "k and v rows must not be null");
   detail::validate_table(fn, block_table, block_table_len, static_cast<int64_t>(pos0) + n,
-                         kv.block_size, kv.num_blocks);
+                         kv.block_size, kv.num_blocks, pos0);
   const int64_t row = static_cast<int64_t>(kv.n_kv_heads) * kv.head_dim;
   for (int32_t t = 0; t < n; ++t) {
     // A token's heads are contiguous in the cache: one row of n_kv_heads slots.

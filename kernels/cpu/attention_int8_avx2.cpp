@@ -58,11 +58,13 @@ void attention_items(const PagedKvInt8& kv, const AttentionArgs& a, int64_t begi
     std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
     std::fill(l.begin(), l.end(), 0.0f);
 
-    const int64_t n_keys = a.pos0 + row + 1;
-    for (int64_t start = 0; start < n_keys; start += bs) {
+    const int64_t end_key = a.pos0 + row + 1;
+    for (int64_t start = first_key(a, row); start < end_key;) {
       const int64_t phys = a.block_table[start / bs];
-      const auto count = static_cast<int32_t>(std::min<int64_t>(bs, n_keys - start));
-      const int64_t slot0 = phys * bs * nkv + kv_head;  // scale index of slot 0; slot j at + j * nkv
+      const int64_t in_block = start % bs;
+      const auto count = static_cast<int32_t>(std::min<int64_t>(bs - in_block, end_key - start));
+      // Scale index of the first key; key j at + j * nkv.
+      const int64_t slot0 = (phys * bs + in_block) * nkv + kv_head;
       const int8_t* kb = kv.k + slot0 * hd;
       const int8_t* vb = kv.v + slot0 * hd;
       for (int32_t j = 0; j < count; ++j) {
@@ -76,6 +78,7 @@ void attention_items(const PagedKvInt8& kv, const AttentionArgs& a, int64_t begi
         const float sv = kv.v_scale[slot0 + j * nkv];
         for (int32_t r = 0; r < group; ++r) axpy_i8(scores[r * bs + j] * sv, vb + j * stride, &acc[r * hd], hd);
       }
+      start += count;
     }
 
     float* out = a.out + head_offset;

@@ -15,9 +15,10 @@ namespace loom::cpu::detail {
 void validate_layout(const char* fn, int32_t num_blocks, int32_t block_size, int32_t n_kv_heads,
                      int32_t head_dim, bool has_k, bool has_v);
 
-// Every logical block holding a position < end_pos must map to a real block.
+// Every logical block holding a position in [begin_pos, end_pos) must map to
+// a real block (blocks before begin_pos may be gone: a sliding window's).
 void validate_table(const char* fn, const int32_t* table, int32_t table_len, int64_t end_pos,
-                    int32_t block_size, int32_t num_blocks);
+                    int32_t block_size, int32_t num_blocks, int64_t begin_pos = 0);
 
 // n_q, pos0, n_heads (a multiple of n_kv_heads), q/out and the block table.
 void validate_args(const char* fn, const AttentionArgs& a, int32_t n_kv_heads, int32_t block_size,

@@ -224,6 +224,45 @@ TEST(AttentionInt8, MatchesFloat64OnRaggedShapes) {
 
 TEST(AttentionInt8, OddHeadDimUsesScalarPath) { run_case({36, 16, 3, 40, 3}); }
 
+// A sliding window of W keys gives what attending to a cache that holds only
+// those W keys gives (attention does not see positions; RoPE came before).
+// Blocks wholly before the window are poisoned (NaN scales) to show a read.
+TEST(AttentionInt8, SlidingWindowSeesOnlyTheWindow) {
+  for (int window : {1, 16, 37}) {
+    for (int head_dim : {64, 256, 36}) {
+      SCOPED_TRACE(::testing::Message() << "window=" << window << " head_dim=" << head_dim);
+      const Shape full{head_dim, 16, 2, 90, 1}, part{head_dim, 16, 2, window, 1};
+      Cache a = make_cache(full, 11), b = make_cache(part, 12);
+      const size_t kv_row = static_cast<size_t>(kKvHeads) * head_dim;
+      const auto k = random_floats(full.seq_len * kv_row, 21, -2.0f, 2.0f);
+      const auto v = random_floats(full.seq_len * kv_row, 22, -1.0f, 1.0f);
+      const auto q = random_floats(kKvHeads * full.group * head_dim, 23, -2.0f, 2.0f);
+      kv_write(a.mut(full), k.data(), v.data(), full.seq_len, 0, a.table.data(), static_cast<int32_t>(a.table.size()));
+      const size_t skip = (full.seq_len - window) * kv_row;
+      kv_write(b.mut(part), k.data() + skip, v.data() + skip, window, 0, b.table.data(),
+               static_cast<int32_t>(b.table.size()));
+      AttentionArgs wa{q.data(), 1, kKvHeads * full.group, full.seq_len - 1, a.table.data(),
+                       static_cast<int32_t>(a.table.size()), 0.125f, nullptr, window};
+      const size_t slots_per_block = static_cast<size_t>(full.block_size) * kKvHeads;
+      for (int64_t blk = 0; blk < first_key(wa, 0) / full.block_size; ++blk) {
+        std::fill_n(a.ks.begin() + a.table[blk] * slots_per_block, slots_per_block, NAN);
+        std::fill_n(a.vs.begin() + a.table[blk] * slots_per_block, slots_per_block, NAN);
+      }
+      AttentionArgs wb{q.data(), 1, kKvHeads * full.group, window - 1, b.table.data(),
+                       static_cast<int32_t>(b.table.size()), 0.125f, nullptr};
+      std::vector<float> got(q.size()), got_ref(q.size()), want(q.size());
+      wa.out = got.data();
+      attention_paged(a.mut(full).view(), wa);
+      wa.out = got_ref.data();
+      ref::attention_paged(a.mut(full).view(), wa);
+      wb.out = want.data();
+      ref::attention_paged(b.mut(part).view(), wb);
+      EXPECT_EQ(got_ref, want);
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
+    }
+  }
+}
+
 TEST(AttentionInt8, ZeroRowsAttendAsZeros) {
   // An all-zero K and V head (scale 0) gives scores 0 and outputs 0, not NaN.
   const Shape s{64, 16, 1, 5, 1};

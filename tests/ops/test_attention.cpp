@@ -16,6 +16,7 @@ namespace {
 
 struct Shape {
   int head_dim, block_size, group, seq_len, n_q;
+  int window = 0;  // sliding window (0: none)
 };
 
 // A pool with more blocks than the sequence needs and a shuffled block table,
@@ -51,6 +52,7 @@ Cache make_cache(const Shape& s, uint32_t seed) {
 struct DenseAttention {
   std::vector<double> out, spread;
 };
+// With a window, query position P sees keys (P - window, P] only.
 DenseAttention attention_f64(const Shape& s, int n_heads, int n_kv, const std::vector<float>& q,
                              const std::vector<float>& k, const std::vector<float>& v, float scale) {
   const int pos0 = s.seq_len - s.n_q, hd = s.head_dim;
@@ -63,9 +65,10 @@ DenseAttention attention_f64(const Shape& s, int n_heads, int n_kv, const std::v
       const int g = h / (n_heads / n_kv);
       const float* qh = &q[(static_cast<size_t>(i) * n_heads + h) * hd];
       const int n_keys = pos0 + i + 1;
-      std::vector<double> p(n_keys);
+      const int first = s.window > 0 ? std::max(0, n_keys - s.window) : 0;
+      std::vector<double> p(n_keys, 0.0);
       double max = -INFINITY;
-      for (int t = 0; t < n_keys; ++t) {
+      for (int t = first; t < n_keys; ++t) {
         const float* kt = at(k, t, g);
         double dot = 0.0;
         for (int d = 0; d < hd; ++d)
@@ -74,10 +77,10 @@ DenseAttention attention_f64(const Shape& s, int n_heads, int n_kv, const std::v
         max = std::max(max, p[t]);
       }
       double sum = 0.0;
-      for (auto& x : p) sum += x = std::exp(x - max);
+      for (int t = first; t < n_keys; ++t) sum += p[t] = std::exp(p[t] - max);
       double* o = &out[(static_cast<size_t>(i) * n_heads + h) * hd];
       double* sp = &spread[(static_cast<size_t>(i) * n_heads + h) * hd];
-      for (int t = 0; t < n_keys; ++t) {
+      for (int t = first; t < n_keys; ++t) {
         const float* vt = at(v, t, g);
         for (int d = 0; d < hd; ++d) {
           const double term = p[t] / sum * fp16_to_fp32(fp32_to_fp16(vt[d]));
@@ -103,7 +106,8 @@ double worst_error(const std::vector<float>& got, const DenseAttention& want) {
 
 void run_case(const Shape& s) {
   SCOPED_TRACE(::testing::Message() << "head_dim=" << s.head_dim << " block=" << s.block_size
-                                    << " group=" << s.group << " seq=" << s.seq_len << " n_q=" << s.n_q);
+                                    << " group=" << s.group << " seq=" << s.seq_len << " n_q=" << s.n_q
+                                    << " window=" << s.window);
   Cache c = make_cache(s, s.seq_len * 7 + s.block_size);
   const int n_heads = c.n_kv_heads * s.group;
   const int pos0 = s.seq_len - s.n_q;
@@ -122,7 +126,15 @@ void run_case(const Shape& s) {
 
   const PagedKv kv = c.mut(s).view();
   std::vector<float> fast(q.size()), slow(q.size()), parts(q.size());
-  AttentionArgs a{q.data(), s.n_q, n_heads, pos0, c.table.data(), tl, scale, fast.data()};
+  AttentionArgs a{q.data(), s.n_q, n_heads, pos0, c.table.data(), tl, scale, fast.data(), s.window};
+  // A window's cache may have let go of the blocks before first_kept_key:
+  // poison them (NaN, and a table entry no pool has) so a read would show.
+  for (int64_t b = 0; b < first_kept_key(a) / s.block_size; ++b) {
+    const size_t block_elems = static_cast<size_t>(s.block_size) * kv_row;
+    std::fill_n(c.k.begin() + c.table[b] * block_elems, block_elems, uint16_t{0x7e00});
+    std::fill_n(c.v.begin() + c.table[b] * block_elems, block_elems, uint16_t{0x7e00});
+    c.table[b] = -1;
+  }
   attention_paged(kv, a);
   AttentionArgs r = a;
   r.out = slow.data();
@@ -159,6 +171,19 @@ TEST(AttentionPaged, MatchesDenseFloat64) {
       }
     }
   }
+}
+
+TEST(AttentionPaged, SlidingWindowMatchesDenseFloat64) {
+  for (int window : {1, 20, 64, 100}) {
+    for (int seq_len : {15, 100, 300}) {
+      for (int n_q : {1, 17}) {
+        if (n_q > seq_len) continue;
+        run_case({64, 16, 3, seq_len, n_q, window});
+        run_case({256, 16, 4, seq_len, n_q, window});  // Gemma 3's head size and group
+      }
+    }
+  }
+  run_case({36, 16, 3, 200, 3, 50});  // the scalar path
 }
 
 TEST(AttentionPaged, OddHeadDimUsesScalarPath) {

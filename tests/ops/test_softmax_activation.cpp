@@ -100,3 +100,41 @@ TEST(SwiGlu, OutputMayAliasGate) {
 
 }  // namespace
 }  // namespace loom::cpu
+
+namespace loom::cpu {
+namespace {
+
+// The tanh GELU in float64 (the formula Gemma's activation is defined by).
+double gelu_f64(double x) {
+  return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * x * (1.0 + 0.044715 * x * x)));
+}
+
+TEST(GeGlu, MatchesFloat64WithinTheFp16Table) {
+  // gelu goes through an fp16 table: the input is rounded to fp16 (relative
+  // 2^-11, times |gelu'| <= 1.13) and so is the output (relative 2^-11).
+  const auto gate = test::random_floats(4096, 7, -12.0f, 12.0f);
+  const auto up = test::random_floats(4096, 8, -2.0f, 2.0f);
+  std::vector<float> out(gate.size());
+  geglu(gate.data(), up.data(), out.data(), static_cast<int64_t>(gate.size()));
+  for (size_t i = 0; i < gate.size(); ++i) {
+    const double g = gate[i];
+    const double want = (g <= -10 ? 0.0 : g >= 10 ? g : gelu_f64(g)) * up[i];
+    const double allowed = (1.2 * std::fabs(g) * 0x1p-11 + std::fabs(gelu_f64(g)) * 0x1p-11) * std::fabs(up[i]) + 1e-7;
+    ASSERT_LE(std::fabs(out[i] - want), allowed) << "gate " << g << " up " << up[i];
+  }
+}
+
+TEST(GeGlu, CutoffsAndAliasing) {
+  std::vector<float> gate{-10.0f, -11.0f, 10.0f, 30.0f, 0.0f, 1.0f};
+  std::vector<float> up{3.0f, 3.0f, 0.5f, 2.0f, 5.0f, 2.0f};
+  geglu(gate.data(), up.data(), gate.data(), static_cast<int64_t>(gate.size()));
+  EXPECT_EQ(gate[0], 0.0f);
+  EXPECT_EQ(gate[1], 0.0f);
+  EXPECT_EQ(gate[2], 5.0f);
+  EXPECT_EQ(gate[3], 60.0f);
+  EXPECT_EQ(gate[4], 0.0f);
+  EXPECT_NEAR(gate[5], 2.0 * gelu_f64(1.0), 2.0 * 0.85 * 0x1p-10);
+}
+
+}  // namespace
+}  // namespace loom::cpu
