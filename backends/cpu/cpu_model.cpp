@@ -35,7 +35,8 @@ std::unique_ptr<CpuModel> CpuModel::load(const std::string& path, const CpuModel
   m->config_ = read_model_config(m->file_);
   m->tokenizer_ = Tokenizer::create(read_vocab(m->file_));
   m->chat_template_ = m->file_.get_string("tokenizer.chat_template").value_or("");
-  m->weights_ = bind_llama_weights(m->file_, m->config_);
+  m->pool_ = std::make_unique<ThreadPool>(opt.threads > 0 ? opt.threads : default_threads());
+  m->forward_ = make_cpu_forward(m->file_, m->config_, m->pool_.get(), opt.max_batch_tokens);
   prefault(m->file_, progress);
 
   const ModelConfig& c = m->config_;
@@ -45,8 +46,6 @@ std::unique_ptr<CpuModel> CpuModel::load(const std::string& path, const CpuModel
   const int32_t blocks = opt.kv_blocks > 0 ? opt.kv_blocks : (m->context_ + block_size - 1) / block_size;
   if (progress) progress("allocating KV cache", 0.0);
   m->kv_ = std::make_unique<CpuKvCache>(c, blocks, block_size, opt.kv_dtype);
-  m->pool_ = std::make_unique<ThreadPool>(opt.threads > 0 ? opt.threads : default_threads());
-  m->forward_ = std::make_unique<LlamaForward>(c, m->weights_, m->pool_.get(), opt.max_batch_tokens);
   if (progress) progress("ready", 1.0);
   return m;
 }

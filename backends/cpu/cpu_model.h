@@ -14,8 +14,7 @@
 #include "backends/common/tokenizer/tokenizer.h"
 #include "backends/cpu/forward_batch.h"
 #include "backends/cpu/kv_cache.h"
-#include "backends/cpu/llama_forward.h"
-#include "backends/common/model/llama_weights.h"
+#include "backends/cpu/model_forward.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace loom {
@@ -60,10 +59,9 @@ class CpuModel {
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::string chat_template_;
-  LlamaWeights weights_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<CpuKvCache> kv_;
-  std::unique_ptr<LlamaForward> forward_;
+  std::unique_ptr<ModelForward> forward_;  // the family's pass; holds the bound weights
   int32_t context_ = 0;
 };
 

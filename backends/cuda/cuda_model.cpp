@@ -28,6 +28,9 @@ std::unique_ptr<CudaModel> CudaModel::load(const std::string& path, const CudaMo
   m->probe_ = probe;
   m->options_ = opt;
   m->config_ = read_model_config(m->file_);
+  if (m->config_.family != ModelFamily::kLlama)
+    throw ModelError("the CUDA backend runs Llama-family models (llama, qwen2); '" + m->config_.arch +
+                     "' runs on the CPU backend (libloom_cpu.so)");
   m->tokenizer_ = Tokenizer::create(read_vocab(m->file_));
   m->chat_template_ = m->file_.get_string("tokenizer.chat_template").value_or("");
   const ModelConfig& c = m->config_;

@@ -8,8 +8,8 @@
 
 namespace loom::test {
 
-ModelReference load_model_reference() {
-  const std::string path = fixture_path("model/smollm2_reference.json");
+ModelReference load_model_reference(const std::string& name) {
+  const std::string path = fixture_path("model/" + name + "_reference.json");
   std::ifstream in(path);
   if (!in) throw std::runtime_error("missing fixture " + path);
   const auto j = nlohmann::json::parse(in);

@@ -1,5 +1,5 @@
-// Loads tests/fixtures/model/smollm2_reference.json, written by llama.cpp
-// through tests/reference/make_model_fixtures.py.
+// Loads tests/fixtures/model/<name>_reference.json (smollm2, gemma3), written
+// by llama.cpp through tests/reference/make_model_fixtures.py.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -40,6 +40,7 @@ struct ModelReference {
   std::vector<PrecisionVariant> variant;  // one per text
 };
 
-ModelReference load_model_reference();
+// name: "smollm2" or "gemma3".
+ModelReference load_model_reference(const std::string& name = "smollm2");
 
 }  // namespace loom::test

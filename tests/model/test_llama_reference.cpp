@@ -1,5 +1,5 @@
-// The CPU forward pass against llama.cpp on the same GGUF file (fixtures from
-// tests/reference/make_model_fixtures.py): teacher-forced logits, perplexity
+// The CPU forward pass against llama.cpp on the same GGUF file, SmolLM2 and
+// Gemma 3 (fixtures from tests/reference/make_model_fixtures.py): teacher-forced logits, perplexity
 // and greedy continuations, judged by the strict figures: top-1 agreement at
 // >= 99% of positions, the reference's top-20 logits within 0.1 at >= 99% of
 // positions, perplexity within 1%, and no greedy divergence before token 32
@@ -24,8 +24,13 @@
 namespace loom::test {
 namespace {
 
-const ModelReference& reference() {
-  static const ModelReference ref = load_model_reference();
+const ModelReference& smollm2_reference() {
+  static const ModelReference ref = load_model_reference("smollm2");
+  return ref;
+}
+
+const ModelReference& gemma3_reference() {
+  static const ModelReference ref = load_model_reference("gemma3");
   return ref;
 }
 
@@ -46,14 +51,22 @@ double percentile(std::vector<double> v, double q) {
   return v[static_cast<size_t>(q * (v.size() - 1))];
 }
 
-TEST(LlamaReference, TeacherForcedLogitsMatchLlamaCpp) {
-  LOOM_REQUIRE_MODEL(model);
+// How close Loom must be. kBitOrder: llama.cpp's own arithmetic order (the
+// strict figures above). kSumOrderNoise: as close as llama.cpp is to itself
+// under another correct summation order (its flash-attention variant in the
+// fixture, an independent measure): top-1 agreement at most 4 points below
+// the variant's, p99 of the top-20 differences at most 1.25x the variant's,
+// perplexity within 1%, greedy divergences before token 32 only where
+// llama.cpp's top-2 gap is below the variant's median logit movement.
+enum class Bar { kBitOrder, kSumOrderNoise };
+
+void expect_teacher_forced_match(CpuModel* model, const ModelReference& reference, Bar bar) {
   const int64_t n_vocab = model->config().n_vocab;
-  ASSERT_GE(reference().texts.size(), 5u);
-  ASSERT_EQ(reference().variant.size(), reference().texts.size());
-  for (size_t t = 0; t < reference().texts.size(); ++t) {
-    const auto& text = reference().texts[t];
-    const auto& noise = reference().variant[t];
+  ASSERT_GE(reference.texts.size(), 5u);
+  ASSERT_EQ(reference.variant.size(), reference.texts.size());
+  for (size_t t = 0; t < reference.texts.size(); ++t) {
+    const auto& text = reference.texts[t];
+    const auto& noise = reference.variant[t];
     ASSERT_GE(text.tokens.size(), 200u);
     SingleSequence seq(*model);
     const std::vector<float> logits = seq.feed(text.tokens, LogitsWanted::kAll);
@@ -85,20 +98,27 @@ TEST(LlamaReference, TeacherForcedLogitsMatchLlamaCpp) {
                 t, text.tokens.size(), 100 * top1_agree / n, 100 * noise.top1_agreement, p50, p99, percentile(diffs, 1.0),
                 noise.top20_max_diff_p50, noise.top20_max_diff_p99, 100 * top20_close / n, ppl_ours, ppl_ref,
                 100 * (ppl_ours / ppl_ref - 1));
-    EXPECT_GE(top1_agree / n, 0.99) << "text " << t;
-    EXPECT_GE(top20_close / n, 0.99) << "text " << t;
+    if (bar == Bar::kBitOrder) {
+      EXPECT_GE(top1_agree / n, 0.99) << "text " << t;
+      EXPECT_GE(top20_close / n, 0.99) << "text " << t;
+    } else {
+      EXPECT_GE(top1_agree / n, noise.top1_agreement - 0.04) << "text " << t;
+      EXPECT_LE(p99, 1.25 * noise.top20_max_diff_p99) << "text " << t;
+    }
     EXPECT_NEAR(ppl_ours / ppl_ref, 1.0, 0.01) << "text " << t;
   }
 }
 
-TEST(LlamaReference, GreedyContinuationsMatchLlamaCpp) {
-  LOOM_REQUIRE_MODEL(model);
+void expect_greedy_match(CpuModel* model, const ModelReference& reference, Bar bar) {
   const int64_t n_vocab = model->config().n_vocab;
-  ASSERT_GE(reference().greedy.size(), 8u);
-  const double tie = 0.05;  // a top-2 gap this small is a near-tie
+  ASSERT_GE(reference.greedy.size(), 8u);
+  double median_movement = 1e9;
+  for (const auto& v : reference.variant) median_movement = std::min(median_movement, v.top20_max_diff_p50);
+  // A top-2 gap this small is a near-tie.
+  const double tie = bar == Bar::kBitOrder ? 0.05 : median_movement;
   int full_matches = 0;
-  for (size_t c = 0; c < reference().greedy.size(); ++c) {
-    const auto& ref = reference().greedy[c];
+  for (size_t c = 0; c < reference.greedy.size(); ++c) {
+    const auto& ref = reference.greedy[c];
     SingleSequence seq(*model);
     std::vector<float> logits = seq.feed(ref.prompt_tokens);
     size_t matched = 0;
@@ -122,6 +142,33 @@ TEST(LlamaReference, GreedyContinuationsMatchLlamaCpp) {
     }
   }
   EXPECT_GE(full_matches, 1) << "no greedy continuation matched llama.cpp's all the way";
+}
+
+TEST(LlamaReference, TeacherForcedLogitsMatchLlamaCpp) {
+  LOOM_REQUIRE_MODEL(model);
+  expect_teacher_forced_match(model, smollm2_reference(), Bar::kBitOrder);
+}
+
+TEST(LlamaReference, GreedyContinuationsMatchLlamaCpp) {
+  LOOM_REQUIRE_MODEL(model);
+  expect_greedy_match(model, smollm2_reference(), Bar::kBitOrder);
+}
+
+// Gemma 3 270M (Q5_0/Q8_0/Q4_K/Q6_K weights, sliding-window layers, QK-norm,
+// GeGLU), judged by the weaker bar: llama.cpp repacks Q4_K weights into its
+// 8x8 interleaved layout on AVX2 machines and sums Q6_K across super-blocks
+// in vector lanes, orders Loom's K-quant kernels do not follow yet, so its
+// logits sit at the distance of another correct summation order, not at
+// llama.cpp's bits. The sixth text is longer than the 512-key window.
+TEST(Gemma3Reference, TeacherForcedLogitsMatchLlamaCpp) {
+  LOOM_REQUIRE_GEMMA_MODEL(model);
+  ASSERT_GT(gemma3_reference().texts.back().tokens.size(), static_cast<size_t>(model->config().sliding_window));
+  expect_teacher_forced_match(model, gemma3_reference(), Bar::kSumOrderNoise);
+}
+
+TEST(Gemma3Reference, GreedyContinuationsMatchLlamaCpp) {
+  LOOM_REQUIRE_GEMMA_MODEL(model);
+  expect_greedy_match(model, gemma3_reference(), Bar::kSumOrderNoise);
 }
 
 }  // namespace

@@ -15,10 +15,18 @@ writes tests/fixtures/model/smollm2_reference.json:
     changes: how far two correct summation orders drift apart on this
     model (the tests print it beside Loom's own agreement).
 
+For a model with sliding-window layers (Gemma 3: 512 keys) one more text,
+longer than the window, is scored (the texts joined), so the window's
+masking is checked; it stays under 1024 tokens, where llama.cpp's
+sliding-window cache (window + batch) starts reusing cells, which changes
+its own summation order. A GGUF without tokenizer.chat_template (the Gemma 3
+base model) is rendered with Gemma 3's published template.
+
 Usage (once; CI never runs this):
   dir=$(tests/reference/build_llama_cpp.sh)
   PYTHONPATH=$HOME/.cache/loom/llama_cpp_python-0.3.36 LLAMA_CPP_LIB_PATH=$dir \
     python3 tests/reference/make_model_fixtures.py --model $(scripts/fetch_model.sh)
+  ... --model $(scripts/fetch_model.sh gemma3) --out tests/fixtures/model/gemma3_reference.json
 """
 import argparse
 import hashlib
@@ -29,6 +37,8 @@ import os
 import jinja2
 import numpy as np
 import llama_cpp
+
+from make_tokenizer_fixtures import GEMMA3_TEMPLATE
 
 TEXTS = [
     # prose
@@ -188,19 +198,36 @@ def main():
     args = ap.parse_args()
     llm = llama_cpp.Llama(model_path=args.model, n_ctx=2048, n_batch=512, logits_all=True,
                           n_threads=os.cpu_count(), verbose=False)
-    for t in TEXTS:
+    texts_in = list(TEXTS)
+    for t in texts_in:
         n = len(llm.tokenize(t.encode(), add_bos=True, special=False))
         assert n >= 200, f"text too short: {n} tokens"
-    template = jinja2.Environment().from_string(llm.metadata["tokenizer.chat_template"])
+    arch = llm.metadata["general.architecture"]
+    window = int(llm.metadata.get(f"{arch}.attention.sliding_window", 0))
+    if window:
+        long_text = "\n\n".join(TEXTS[:4])
+        n = len(llm.tokenize(long_text.encode(), add_bos=True, special=False))
+        assert window < n < 1024, f"long text has {n} tokens; needs ({window}, 1024)"
+        texts_in.append(long_text)
+    source = llm.metadata.get("tokenizer.chat_template") or (GEMMA3_TEMPLATE if arch == "gemma3" else None)
+    assert source, "the GGUF has no chat template"
+
+    def raise_exception(message):
+        raise jinja2.TemplateError(message)
+
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = raise_exception
+    template = env.from_string(source)
+    bos = llm.detokenize([llm.token_bos()], special=True).decode()
     greedy_cases = []
     for messages in CHAT_PROMPTS:
-        text = template.render(messages=messages, add_generation_prompt=True)
+        text = template.render(messages=messages, add_generation_prompt=True, bos_token=bos)
         tokens = llm.tokenize(text.encode(), add_bos=False, special=True)
         greedy_cases.append({"kind": "chat", "messages": messages, **greedy(llm, tokens)})
     for prompt in RAW_PROMPTS:
         tokens = llm.tokenize(prompt.encode(), add_bos=True, special=False)
         greedy_cases.append({"kind": "raw", "prompt": prompt, **greedy(llm, tokens)})
-    texts = [teacher_forced(llm, t) for t in TEXTS]
+    texts = [teacher_forced(llm, t) for t in texts_in]
     variant = precision_variant(texts, args.model)
     fixture = {
         "producer": "tests/reference/make_model_fixtures.py",

@@ -21,8 +21,15 @@ int32_t required_int(const GgufFile& f, const std::string& k) {
 }
 
 RopeStyle rope_style_for(const std::string& arch) {
-  // llama.cpp's llama_model_rope_type(): qwen2 uses NEOX, llama uses NORM.
-  return arch == "qwen2" ? RopeStyle::kHalves : RopeStyle::kAdjacentPairs;
+  // llama.cpp's llama_model_rope_type(): qwen2 and gemma3 use NEOX, llama NORM.
+  return arch == "llama" ? RopeStyle::kAdjacentPairs : RopeStyle::kHalves;
+}
+
+ModelFamily family_for(const GgufFile& f, const std::string& arch) {
+  if (arch == "llama" || arch == "qwen2") return ModelFamily::kLlama;
+  if (arch == "gemma3") return ModelFamily::kGemma3;
+  throw ModelError("unsupported model architecture '" + arch + "' in " + f.path() +
+                   " (Loom runs llama, qwen2 and gemma3 GGUFs)");
 }
 
 void check_consistency(const ModelConfig& c) {
@@ -41,9 +48,7 @@ void check_consistency(const ModelConfig& c) {
 ModelConfig read_model_config(const GgufFile& f) {
   ModelConfig c;
   c.arch = f.get_string("general.architecture").value_or("");
-  if (c.arch != "llama" && c.arch != "qwen2")
-    throw ModelError("unsupported model architecture '" + c.arch + "' in " + f.path() +
-                     " (Loom runs Llama-family GGUFs: llama, qwen2)");
+  c.family = family_for(f, c.arch);
   c.name = f.get_string("general.name").value_or(c.arch);
   c.n_layers = required_int(f, key(c.arch, "block_count"));
   c.dim = required_int(f, key(c.arch, "embedding_length"));
@@ -72,6 +77,7 @@ ModelConfig read_model_config(const GgufFile& f) {
   const auto* embd = f.find_tensor("token_embd.weight");
   if (!embd) throw ModelError("model lacks tensor 'token_embd.weight' (" + f.path() + ")");
   c.n_vocab = static_cast<int32_t>(embd->ne[1]);
+  if (c.family == ModelFamily::kGemma3) read_gemma3_config(f, c);
   check_consistency(c);
   return c;
 }
