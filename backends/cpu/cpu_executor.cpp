@@ -1,6 +1,7 @@
 #include "backends/cpu/cpu_executor.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace loom {
 
@@ -8,33 +9,65 @@ CpuExecutor::CpuExecutor(CpuModel& model) : model_(model) {}
 
 void CpuExecutor::copy_block(int32_t src, int32_t dst) { model_.kv_cache().copy_block(src, dst); }
 
+double log_softmax_at(std::span<const float> logits, int32_t target) {
+  float max_logit = logits[0];
+  for (float v : logits) max_logit = std::max(max_logit, v);
+  double sum = 0.0;
+  for (float v : logits) sum += std::exp(static_cast<double>(v) - max_logit);
+  return (static_cast<double>(logits[target]) - max_logit) - std::log(sum);
+}
+
 std::vector<sampling::SampleResult> CpuExecutor::execute(const sched::StepPlan& plan,
                                                          std::span<const RowSampling> rows) {
   for (const auto& copy : plan.copies) copy_block(copy.src, copy.dst);
   std::vector<SequenceChunk> chunks;
-  std::vector<int> row_of_chunk;  // logits row of each chunk that samples, in chunk order
+  // Per chunk: its first logits row in logits_, and how many it has.
+  std::vector<int64_t> first_row(plan.seqs.size(), 0);
+  int64_t n_rows = 0;
   chunks.reserve(plan.seqs.size());
-  for (const auto& seq : plan.seqs) {
-    chunks.push_back(SequenceChunk{seq.tokens, seq.start_pos, seq.block_table,
-                                   seq.sample ? LogitsWanted::kLast : LogitsWanted::kNone});
-    if (seq.sample) row_of_chunk.push_back(seq.logits_row);
+  for (size_t i = 0; i < plan.seqs.size(); ++i) {
+    const auto& seq = plan.seqs[i];
+    // A prompt_logprobs chunk needs every position's logits (the sampled
+    // row, if any, is its last one).
+    const LogitsWanted wanted = !seq.logprob_targets.empty() ? LogitsWanted::kAll
+                                : seq.sample                 ? LogitsWanted::kLast
+                                                             : LogitsWanted::kNone;
+    chunks.push_back(SequenceChunk{seq.tokens, seq.start_pos, seq.block_table, wanted});
+    first_row[i] = n_rows;
+    n_rows += wanted == LogitsWanted::kAll ? seq.num_tokens() : wanted == LogitsWanted::kLast ? 1 : 0;
   }
   const int64_t n_vocab = model_.config().n_vocab;
-  logits_.resize(row_of_chunk.size() * n_vocab);
+  logits_.resize(n_rows * n_vocab);
   model_.forward(chunks, logits_.data());
 
+  prompt_logprobs_.resize(plan.seqs.size());
   std::vector<sampling::SampleResult> results(rows.size());
-  for (size_t i = 0; i < row_of_chunk.size(); ++i) {
-    const int row = row_of_chunk[i];
-    const RowSampling& rs = rows[row];
-    std::span<float> logits(&logits_[i * n_vocab], n_vocab);
+  for (size_t i = 0; i < plan.seqs.size(); ++i) {
+    const auto& seq = plan.seqs[i];
+    std::vector<float>& lp = prompt_logprobs_[i];
+    lp.clear();
+    for (size_t k = 0; k < seq.logprob_targets.size(); ++k) {
+      const int32_t target = seq.logprob_targets[k];
+      if (target < 0 || target >= n_vocab) throw std::out_of_range("prompt logprob target outside the vocabulary");
+      const std::span<const float> row(&logits_[(first_row[i] + static_cast<int64_t>(k)) * n_vocab], n_vocab);
+      lp.push_back(static_cast<float>(log_softmax_at(row, target)));
+    }
+    if (!seq.sample) continue;
+    const int64_t sample_row = first_row[i] + (seq.logprob_targets.empty() ? 0 : seq.num_tokens() - 1);
+    const RowSampling& rs = rows[seq.logits_row];
+    std::span<float> logits(&logits_[sample_row * n_vocab], n_vocab);
     if (rs.want_logprobs) {
-      results[row] = rs.sampler->sample_with_logprobs(logits);
+      results[seq.logits_row] = rs.sampler->sample_with_logprobs(logits);
     } else {
-      results[row].token = rs.sampler->sample(logits);
+      results[seq.logits_row].token = rs.sampler->sample(logits);
     }
   }
   return results;
+}
+
+std::span<const float> CpuExecutor::prompt_logprobs(size_t seq_index) const {
+  if (seq_index >= prompt_logprobs_.size()) return {};
+  return prompt_logprobs_[seq_index];
 }
 
 }  // namespace loom

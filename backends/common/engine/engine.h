@@ -74,6 +74,7 @@ class Engine final : public EngineApi {
   bool take_inbox(bool may_wait);
   void admit(NewJob job);
   void run_step();
+  void post_prompt_logprobs(const sched::StepPlan& plan);
   void fail_plan(const sched::StepPlan& plan, const std::string& message);
   void recover(const std::string& what);
   void fail_engine(const std::string& cause);

@@ -75,6 +75,10 @@ bool Engine::tokenize_job(IntakeItem& item, std::vector<int32_t>& tokens) {
     return fail(ErrorCode::kBadRequest, e.what());
   }
   if (tokens.empty()) return fail(ErrorCode::kBadRequest, "the prompt is empty");
+  if (req.params.prompt_logprobs != 0 && !executor_->supports_prompt_logprobs())
+    return fail(ErrorCode::kBadRequest,
+                "prompt_logprobs: this backend does not compute prompt log-probabilities "
+                "(the CPU backend, libloom_cpu.so, does)");
   const int64_t context = executor_->max_context();
   if (static_cast<int64_t>(tokens.size()) + req.params.max_tokens > context)
     return fail(ErrorCode::kTooLong, "prompt of " + std::to_string(tokens.size()) + " tokens plus max_tokens " +

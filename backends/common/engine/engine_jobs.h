@@ -14,6 +14,7 @@ struct Engine::EngineJob {
   std::optional<Clock::time_point> first_scheduled;
   int32_t cached_tokens = 0;
   bool failed = false;  // an error was reported; its scheduler finish is silent
+  int32_t prompt_logprobs_sent = 0;  // prompt positions whose log-probability went out
 
   explicit EngineJob(const JobParams& p) : params(p), sampler(p.sampling) {}
 };
@@ -31,6 +32,7 @@ struct Engine::OutputJob {
   std::string text;              // non-streamed: everything; streamed: unused
   std::vector<int32_t> tokens;   // non-streamed: every id
   std::vector<TokenLogprobs> logprobs;
+  std::vector<float> prompt_logprobs;  // carried by the kDone event
   int32_t completion_tokens = 0;
   bool done = false;  // terminal event sent (a stop string ended it early)
 

@@ -1,5 +1,6 @@
 // The engine thread: schedule -> execute -> update, one step at a time.
 #include <algorithm>
+#include <stdexcept>
 #include <thread>
 
 #include "backends/common/engine/engine.h"
@@ -130,6 +131,7 @@ void Engine::admit(NewJob job) {
   spec.priority = job.priority;
   spec.arrival = job.arrival;
   spec.deadline = job.deadline;
+  spec.prompt_logprobs = job.params.prompt_logprobs != 0;
   try {
     scheduler_->add(spec);
   } catch (const std::exception& e) {
@@ -182,6 +184,7 @@ void Engine::run_step() {
     return fail_plan(plan, e.what());
   }
 
+  post_prompt_logprobs(plan);
   std::vector<sched::SampledToken> sampled(plan.num_logits_rows);
   for (const auto& seq : plan.seqs) {
     if (!seq.sample) continue;
@@ -200,6 +203,31 @@ void Engine::run_step() {
   }
   for (const auto& f : scheduler_->update(plan, sampled)) report_finish(f);
   publish_stats(&plan, plan.num_logits_rows);
+}
+
+// The step's prompt log-probabilities, each position once (a preempted job
+// recomputes positions it has already reported), before the step's tokens.
+void Engine::post_prompt_logprobs(const sched::StepPlan& plan) {
+  for (size_t i = 0; i < plan.seqs.size(); ++i) {
+    const auto& seq = plan.seqs[i];
+    if (seq.padding || seq.logprob_targets.empty()) continue;
+    const std::span<const float> values = executor_->prompt_logprobs(i);
+    if (values.size() != seq.logprob_targets.size())
+      throw std::logic_error("executor returned " + std::to_string(values.size()) + " prompt logprobs for " +
+                             std::to_string(seq.logprob_targets.size()) + " targets");
+    EngineJob& job = *engine_jobs_.at(seq.id);
+    const int32_t end = seq.start_pos + static_cast<int32_t>(values.size());
+    if (end <= job.prompt_logprobs_sent) continue;
+    if (seq.start_pos > job.prompt_logprobs_sent)
+      throw std::logic_error("prompt logprobs skip positions " + std::to_string(job.prompt_logprobs_sent) +
+                             ".." + std::to_string(seq.start_pos));
+    OutMsg msg;
+    msg.kind = OutMsg::Kind::kPromptLogprobs;
+    msg.rid = seq.id;
+    msg.prompt_logprobs.assign(values.begin() + (job.prompt_logprobs_sent - seq.start_pos), values.end());
+    job.prompt_logprobs_sent = end;
+    post_output(std::move(msg));
+  }
 }
 
 // A request left the scheduler: its finish goes to the output thread (unless

@@ -64,7 +64,11 @@ void Engine::handle_output(OutMsg& msg) {
   if (it == output_jobs_.end()) return;
   OutputJob& job = *it->second;
   if (job.done) {  // a stop string ended it early; drop it once the engine lets go
-    if (msg.kind != OutMsg::Kind::kTokens) output_jobs_.erase(it);
+    if (msg.kind != OutMsg::Kind::kTokens && msg.kind != OutMsg::Kind::kPromptLogprobs) output_jobs_.erase(it);
+    return;
+  }
+  if (msg.kind == OutMsg::Kind::kPromptLogprobs) {
+    job.prompt_logprobs.insert(job.prompt_logprobs.end(), msg.prompt_logprobs.begin(), msg.prompt_logprobs.end());
     return;
   }
   if (msg.first_scheduled) job.first_scheduled = msg.first_scheduled;
@@ -136,6 +140,7 @@ void Engine::finish_job(uint64_t rid, OutputJob& job, const JobEvent& terminal) 
   ev.timing.queue_ms = job.first_scheduled ? ms_between(job.arrival, *job.first_scheduled) : ms_between(job.arrival, now);
   ev.timing.ttft_ms = job.first_token ? ms_between(job.arrival, *job.first_token) : 0.0;
   ev.timing.total_ms = ms_between(job.arrival, now);
+  if (ev.kind == JobEvent::Kind::kDone) ev.prompt_logprobs = std::move(job.prompt_logprobs);
   if (!job.stream && ev.kind == JobEvent::Kind::kDone) {
     ev.text = std::move(job.text);
     ev.token_ids = std::move(job.tokens);

@@ -37,6 +37,14 @@ class Executor {
   // as Sampler::sample does. Penalties cover generated tokens only.
   virtual std::vector<sampling::SampleResult> execute(const sched::StepPlan& plan,
                                                       std::span<const RowSampling> rows) = 0;
+  // Prompt log-probabilities (sched::ScheduledSeq::logprob_targets). A
+  // backend that computes them returns true here, and after each execute()
+  // prompt_logprobs(i) holds, for plan.seqs[i], one natural-log value per
+  // target: log_softmax(logits at start_pos + k)[target[k]], accumulated in
+  // float64. A backend that returns false never sees such a sequence: the
+  // engine refuses prompt_logprobs jobs at intake.
+  virtual bool supports_prompt_logprobs() const { return false; }
+  virtual std::span<const float> prompt_logprobs(size_t /*seq_index*/) const { return {}; }
   virtual int32_t num_kv_blocks() const = 0;
   virtual int32_t block_size() const = 0;
   virtual int32_t max_batch_tokens() const = 0;

@@ -37,10 +37,11 @@ struct EngineCommand {
   std::optional<NewJob> job;  // kNewJob
 };
 
-// To the output thread, in order per job: kRegister, kTokens..., kFinish
-// (or a single kReject for a job that never registered).
+// To the output thread, in order per job: kRegister, kTokens... (and, for a
+// prompt_logprobs job, kPromptLogprobs before the tokens of the same step),
+// kFinish (or a single kReject for a job that never registered).
 struct OutMsg {
-  enum class Kind { kRegister, kTokens, kFinish, kError, kReject } kind = Kind::kTokens;
+  enum class Kind { kRegister, kTokens, kPromptLogprobs, kFinish, kError, kReject } kind = Kind::kTokens;
   uint64_t rid = 0;
   // kRegister / kReject
   std::string id;
@@ -52,6 +53,8 @@ struct OutMsg {
   // kTokens
   std::vector<int32_t> tokens;
   std::vector<TokenLogprobs> logprobs;
+  // kPromptLogprobs: the next values of JobEvent::prompt_logprobs, in order
+  std::vector<float> prompt_logprobs;
   // kTokens / kFinish: when the engine first scheduled it (queue_ms), and
   // prefix-cache hits at admission.
   std::optional<Clock::time_point> first_scheduled;
