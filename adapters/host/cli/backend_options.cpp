@@ -10,7 +10,7 @@
 namespace loom::cli {
 namespace fs = std::filesystem;
 
-void add_backend_options(CLI::App& cmd, BackendOptions& o, bool model_required) {
+void add_backend_options(CLI::App& cmd, BackendOptions& o, bool model_required, bool ctx_option) {
   cmd.add_option("--backend", o.backend,
                  "backend plugin (.so): libloom_cpu.so (default, beside this program), libloom_cuda.so, "
                  "libloom_cuda_emu.so");
@@ -18,7 +18,7 @@ void add_backend_options(CLI::App& cmd, BackendOptions& o, bool model_required) 
   if (model_required) model->required();
   cmd.add_option("--config-json", o.config_json, "more backend config keys as a JSON object (plugin_api/ABI.md)");
   cmd.add_option("-t,--threads", o.threads, "compute threads (0: every core)");
-  cmd.add_option("-c,--ctx", o.ctx, "tokens per sequence (0: the model's context)");
+  if (ctx_option) cmd.add_option("-c,--ctx", o.ctx, "tokens per sequence (0: the model's context)");
 }
 
 std::string backend_config(const BackendOptions& o) {

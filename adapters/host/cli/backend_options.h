@@ -22,8 +22,10 @@ struct BackendOptions {
   int32_t default_max_num_seqs = 0;
 };
 
-// Registers --backend, --model, --config-json, --threads, --ctx.
-void add_backend_options(CLI::App& cmd, BackendOptions& options, bool model_required = true);
+// Registers --backend, --model, --config-json, --threads and (unless the
+// command gives --ctx a meaning of its own) --ctx.
+void add_backend_options(CLI::App& cmd, BackendOptions& options, bool model_required = true,
+                         bool ctx_option = true);
 
 // The backend config: --config-json with the flags laid over it (flags win).
 std::string backend_config(const BackendOptions& options);

@@ -5,6 +5,7 @@
 //   loom proxy --frontend A --backend B          broker over many backends
 //   loom http --listen H:P --connect E           HTTP gateway in front of a serve or proxy
 //   loom keygen NAME                             CURVE certificate pair NAME.key, NAME.key_secret
+//   loom perplexity --model M --file TEXT [--ctx 512] [--chunks N]   llama-perplexity's figure
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   loom::cli::add_proxy_command(app);
   loom::cli::add_http_command(app);
   loom::cli::add_keygen_command(app);
+  loom::cli::add_perplexity_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
