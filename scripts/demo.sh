@@ -2,11 +2,32 @@
 # The main job, from a fresh machine: installs dependencies, builds Loom,
 # fetches the packaged SmolLM2 model, starts a backend (libloom_cpu.so loaded
 # by `loom serve`) on a ZeroMQ endpoint, sends it a chat job from the Python
-# client and shows the streamed reply. Usage: scripts/demo.sh ["your question"]
+# client and shows the streamed reply.
+# Usage: scripts/demo.sh [--model smollm2|gemma3] ["your question"]
+# (--model gemma3: Gemma 3 270M, assembled from its PyPI chunk packages. That
+# file is the base model, which continues text rather than following chat
+# turns, as llama.cpp's output on it shows, so the demo sends it a completion
+# prompt; add --chat to send the question as a chat turn anyway.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-question=${1:-"What are three good reasons to learn to cook?"}
+model_name=smollm2
+if [[ ${1:-} == --model ]]; then
+  model_name=${2:?--model needs smollm2 or gemma3}
+  shift 2
+fi
+case $model_name in
+  smollm2 | gemma3) ;;
+  *) echo "demo.sh: unknown model '$model_name' (smollm2 or gemma3)" >&2; exit 2 ;;
+esac
+mode=--chat
+if [[ $model_name == gemma3 ]]; then
+  mode=""
+  [[ ${1:-} == --chat ]] && { mode=--chat; shift; }
+  question=${1:-"The three most useful things to know about cooking rice are"}
+else
+  question=${1:-"What are three good reasons to learn to cook?"}
+fi
 echo "==> installing dependencies" >&2
 scripts/install_deps.sh
 echo "==> building (log: /tmp/loom-demo-build.log)" >&2
@@ -14,8 +35,8 @@ if ! build=$(scripts/build.sh release loom loom_cpu 2>/tmp/loom-demo-build.log);
   tail -n 30 /tmp/loom-demo-build.log >&2
   exit 1
 fi
-echo "==> fetching the model" >&2
-model=$(scripts/fetch_model.sh)
+echo "==> fetching the model ($model_name)" >&2
+if [[ $model_name == gemma3 ]]; then model=$(scripts/fetch_model.sh gemma3); else model=$(scripts/fetch_model.sh); fi
 
 run_dir=$(mktemp -d)
 endpoint="ipc://$run_dir/loom.sock"
@@ -32,5 +53,5 @@ for _ in $(seq 1 600); do
 done
 
 echo "==> asking: $question" >&2
-/usr/bin/python3 adapters/python/loom_client.py --endpoint "$endpoint" --chat \
+/usr/bin/python3 adapters/python/loom_client.py --endpoint "$endpoint" $mode \
   --prompt "$question" --max-tokens 200 --temperature 0.7

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <thread>
 
+#include "backends/common/chat/chat_template.h"
 #include "backends/common/model/vocab_loader.h"
 
 namespace loom {
@@ -34,7 +35,8 @@ std::unique_ptr<CpuModel> CpuModel::load(const std::string& path, const CpuModel
   std::unique_ptr<CpuModel> m(new CpuModel(GgufFile::open(path)));
   m->config_ = read_model_config(m->file_);
   m->tokenizer_ = Tokenizer::create(read_vocab(m->file_));
-  m->chat_template_ = m->file_.get_string("tokenizer.chat_template").value_or("");
+  m->chat_template_ = m->file_.get_string("tokenizer.chat_template")
+                          .value_or(std::string(fallback_chat_template(m->config_.arch)));
   m->pool_ = std::make_unique<ThreadPool>(opt.threads > 0 ? opt.threads : default_threads());
   m->forward_ = make_cpu_forward(m->file_, m->config_, m->pool_.get(), opt.max_batch_tokens);
   prefault(m->file_, progress);

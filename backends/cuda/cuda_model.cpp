@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "backends/common/chat/chat_template.h"
 #include "backends/common/model/vocab_loader.h"
 #include "backends/common/model/llama_weights.h"
 
@@ -32,7 +33,8 @@ std::unique_ptr<CudaModel> CudaModel::load(const std::string& path, const CudaMo
     throw ModelError("the CUDA backend runs Llama-family models (llama, qwen2); '" + m->config_.arch +
                      "' runs on the CPU backend (libloom_cpu.so)");
   m->tokenizer_ = Tokenizer::create(read_vocab(m->file_));
-  m->chat_template_ = m->file_.get_string("tokenizer.chat_template").value_or("");
+  m->chat_template_ = m->file_.get_string("tokenizer.chat_template")
+                          .value_or(std::string(fallback_chat_template(m->config_.arch)));
   const ModelConfig& c = m->config_;
   m->context_ = opt.max_context > 0 ? std::min(opt.max_context, c.context_length) : c.context_length;
   m->create_device_state();

@@ -40,6 +40,27 @@ TEST(ChatTemplate, MatchesJinja2ForKnownTemplates) {
   EXPECT_GT(errors, 3);
 }
 
+// A Gemma 3 GGUF without tokenizer.chat_template gets Loom's fallback, which
+// must render every conversation as jinja2 renders Gemma 3's real template.
+TEST(ChatTemplate, Gemma3FallbackRendersAsTheRealTemplate) {
+  EXPECT_TRUE(fallback_chat_template("llama").empty());
+  const std::string fallback(fallback_chat_template("gemma3"));
+  const auto j = test::read_json("tokenizer/chat/chat_templates.json");
+  int checked = 0;
+  for (const auto& t : j.at("templates")) {
+    if (t.at("name") != "gemma3") continue;
+    for (const auto& r : t.at("renders")) {
+      if (r.contains("error")) continue;
+      const auto msgs = messages_of(r.at("messages"));
+      EXPECT_EQ(render_chat(fallback, msgs, r.at("add_generation_prompt"), "<bos>", "<eos>"),
+                r.at("expected").get<std::string>())
+          << r.at("messages").dump();
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 4);
+}
+
 TEST(ChatTemplate, DetectsFamiliesAndDefaultSystem) {
   const auto j = test::read_json("tokenizer/chat/chat_templates.json");
   for (const auto& t : j.at("templates")) {

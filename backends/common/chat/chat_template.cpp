@@ -154,6 +154,17 @@ std::string render_gemma(const ChatTemplateInfo& info, std::span<const ChatMessa
 
 }  // namespace
 
+std::string_view fallback_chat_template(std::string_view architecture) {
+  // The Gemma 3 turn format (system folded into the first user turn).
+  static constexpr std::string_view kGemma3 =
+      "{{ bos_token }}{% set sys = messages[0]['content'] + '\n\n' if messages[0]['role'] == 'system' else '' %}"
+      "{% for m in (messages[1:] if messages[0]['role'] == 'system' else messages) %}"
+      "<start_of_turn>{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n"
+      "{{ (sys if loop.first else '') + m['content'] | trim }}<end_of_turn>\n{% endfor %}"
+      "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
+  return architecture == "gemma3" ? kGemma3 : std::string_view{};
+}
+
 ChatTemplateInfo detect_chat_template(std::string_view t) {
   if (contains(t, "<|im_start|>")) return {ChatFamily::kChatml, chatml_default_system(t)};
   if (contains(t, "<|start_header_id|>")) return {ChatFamily::kLlama3, {}};

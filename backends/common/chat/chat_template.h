@@ -42,6 +42,11 @@ struct ChatTemplateInfo {
 // sending a raw prompt).
 ChatTemplateInfo detect_chat_template(std::string_view template_text);
 
+// The template to use for a GGUF that carries none, by general.architecture:
+// "gemma3" (the base models ship without one) gets a Gemma 3 template, which
+// detect_chat_template() maps to kGemma; anything else "" (no chat).
+std::string_view fallback_chat_template(std::string_view architecture);
+
 // Renders messages as the template would with jinja2. bos/eos are the token
 // strings (e.g. "<s>", "</s>"). Throws ChatTemplateError where the template
 // itself raises (llama2/mistral/gemma: roles must alternate user/assistant).
