@@ -14,11 +14,13 @@
 namespace {
 
 // sizeof(loom_job_request) in ABI 1.1: the struct ended with `stream`.
-constexpr size_t kRequestSize11 = (offsetof(loom_job_request, stream) + sizeof(int32_t) + alignof(loom_job_request) - 1) /
-                                  alignof(loom_job_request) * alignof(loom_job_request);
+constexpr size_t kRequestSize11 =
+    (offsetof(loom_job_request, stream) + sizeof(int32_t) + alignof(loom_job_request) - 1) /
+    alignof(loom_job_request) * alignof(loom_job_request);
 static_assert(offsetof(loom_job_request, prompt_logprobs) >= kRequestSize11,
               "a 1.2 field must start at or after the 1.1 sizeof (not in its tail padding)");
-static_assert(offsetof(loom_job_request, reserved_1_2) < kRequestSize11, "reserved_1_2 is the 1.1 tail padding");
+static_assert(offsetof(loom_job_request, reserved_1_2) < kRequestSize11,
+              "reserved_1_2 is the 1.1 tail padding");
 // sizeof(loom_job_event) in ABI 1.1: the struct ended with `message`.
 constexpr size_t kEventSize11 = offsetof(loom_job_event, message) + sizeof(loom_str);
 static_assert(offsetof(loom_job_event, prompt_logprobs) >= kEventSize11);
@@ -78,21 +80,27 @@ TEST(ContractPromptLogprobs, EventValuesCrossAndAnOlderEventHasNone) {
   struct Seen {
     loom::JobEvent now, as_11;
   } seen;
-  loom::c_abi::deliver_job_event(ev, "id", 0, [](void* out, const loom_job_event* c) {
-    auto* s = static_cast<Seen*>(out);
-    EXPECT_EQ(c->n_prompt_logprobs, 3u);
-    s->now = loom::c_abi::job_event_from_c(*c);
-    loom_job_event old = *c;
-    old.struct_size = kEventSize11;  // what a 1.1 plugin writes
-    s->as_11 = loom::c_abi::job_event_from_c(old);
-  }, &seen);
+  loom::c_abi::deliver_job_event(
+      ev, "id", 0,
+      [](void* out, const loom_job_event* c) {
+        auto* s = static_cast<Seen*>(out);
+        EXPECT_EQ(c->n_prompt_logprobs, 3u);
+        s->now = loom::c_abi::job_event_from_c(*c);
+        loom_job_event old = *c;
+        old.struct_size = kEventSize11;  // what a 1.1 plugin writes
+        s->as_11 = loom::c_abi::job_event_from_c(old);
+      },
+      &seen);
   EXPECT_EQ(seen.now.prompt_logprobs, ev.prompt_logprobs);
   EXPECT_TRUE(seen.as_11.prompt_logprobs.empty());
 
   loom::JobEvent none;
   none.kind = loom::JobEvent::Kind::kDone;
-  loom::c_abi::deliver_job_event(none, "id", 0, [](void*, const loom_job_event* c) {
-    EXPECT_EQ(c->prompt_logprobs, nullptr);
-    EXPECT_EQ(c->n_prompt_logprobs, 0u);
-  }, nullptr);
+  loom::c_abi::deliver_job_event(
+      none, "id", 0,
+      [](void*, const loom_job_event* c) {
+        EXPECT_EQ(c->prompt_logprobs, nullptr);
+        EXPECT_EQ(c->n_prompt_logprobs, 0u);
+      },
+      nullptr);
 }

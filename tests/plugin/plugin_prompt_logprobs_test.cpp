@@ -32,14 +32,15 @@ std::vector<Text> reference_texts() {
   for (const auto& t : j.at("teacher_forced")) {
     Text text;
     text.tokens = t.at("tokens").get<std::vector<int32_t>>();
-    for (size_t p = 0; p + 1 < text.tokens.size(); ++p) text.next_nll.push_back(t.at("positions")[p].at("next_nll"));
+    for (size_t p = 0; p + 1 < text.tokens.size(); ++p)
+      text.next_nll.push_back(t.at("positions")[p].at("next_nll"));
     texts.push_back(std::move(text));
   }
   return texts;
 }
 
-loom::JobRequest job(const std::string& id, const std::vector<int32_t>& tokens, bool prompt_logprobs,
-                     bool stream = false) {
+loom::JobRequest job(const std::string& id, const std::vector<int32_t>& tokens,
+                     bool prompt_logprobs, bool stream = false) {
   loom::JobRequest r;
   r.id = id;
   r.prompt.value = tokens;
@@ -91,9 +92,11 @@ TEST_F(PluginPromptLogprobs, EqualLlamaCppTeacherForcedValuesAcrossChunks) {
     double worst = 0;
     for (size_t p = 0; p < text.next_nll.size(); ++p) {
       EXPECT_TRUE(std::isfinite(done.prompt_logprobs[p]) && done.prompt_logprobs[p] <= 0) << p;
-      worst = std::max(worst, std::abs(-static_cast<double>(done.prompt_logprobs[p]) - text.next_nll[p]));
+      worst = std::max(worst,
+                       std::abs(-static_cast<double>(done.prompt_logprobs[p]) - text.next_nll[p]));
     }
-    std::printf("text %zu: %zu positions, max |Loom - llama.cpp| = %.3g nats\n", t, text.next_nll.size(), worst);
+    std::printf("text %zu: %zu positions, max |Loom - llama.cpp| = %.3g nats\n", t,
+                text.next_nll.size(), worst);
     EXPECT_LT(worst, 1e-5);  // the same logits (llama.cpp's arithmetic), log-softmax in float64
   }
 }

@@ -59,7 +59,8 @@ TEST(SchedulerPromptLogprobs, ChunksNameTheNextPromptTokenAcrossBoundaries) {
   const StepPlan c = step(s);
   EXPECT_EQ(c.seqs[0].start_pos, 8);
   EXPECT_EQ(c.seqs[0].num_tokens(), 2);
-  EXPECT_EQ(c.seqs[0].logprob_targets, std::vector<TokenId>({19})) << "the last prompt position has no prompt token after it";
+  EXPECT_EQ(c.seqs[0].logprob_targets, std::vector<TokenId>({19}))
+      << "the last prompt position has no prompt token after it";
   EXPECT_TRUE(c.seqs[0].sample);
   const StepPlan d = step(s);  // the decode of the sampled token
   EXPECT_EQ(d.seqs[0].num_tokens(), 1);

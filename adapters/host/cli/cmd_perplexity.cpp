@@ -57,17 +57,20 @@ void run_perplexity(PerplexityArgs args) {
 
   std::fprintf(stderr, "perplexity: tokenizing the input ..\n");
   const auto t_tok = std::chrono::steady_clock::now();
-  const std::vector<int32_t> tokens = engine->tokenize(text, /*add_special=*/true, /*parse_special=*/false);
+  const std::vector<int32_t> tokens =
+      engine->tokenize(text, /*add_special=*/true, /*parse_special=*/false);
   std::fprintf(stderr, "perplexity: tokenization took %g ms\n", seconds_since(t_tok) * 1e3);
   // The model adds a BOS iff tokenizing nothing with specials yields a token
   // that also leads the text.
   const std::vector<int32_t> specials = engine->tokenize("", true, false);
   std::optional<int32_t> bos;
-  if (!specials.empty() && !tokens.empty() && tokens.front() == specials.front()) bos = specials.front();
+  if (!specials.empty() && !tokens.empty() && tokens.front() == specials.front())
+    bos = specials.front();
 
   const int n_windows = perplexity_windows(tokens.size(), args.ctx, args.chunks);
-  std::fprintf(stderr, "perplexity: calculating perplexity over %d chunks, n_ctx=%d, %d in parallel\n", n_windows,
-               args.ctx, std::min(kParallel, n_windows));
+  std::fprintf(stderr,
+               "perplexity: calculating perplexity over %d chunks, n_ctx=%d, %d in parallel\n",
+               n_windows, args.ctx, std::min(kParallel, n_windows));
 
   Results results;
   auto submit = [&](int index) {
@@ -108,8 +111,8 @@ void run_perplexity(PerplexityArgs args) {
     }
     if (lp.size() != static_cast<size_t>(args.ctx - 1))
       throw std::runtime_error("window " + std::to_string(next + 1) + ": the backend returned " +
-                               std::to_string(lp.size()) + " prompt logprobs for " + std::to_string(args.ctx) +
-                               " tokens");
+                               std::to_string(lp.size()) + " prompt logprobs for " +
+                               std::to_string(args.ctx) + " tokens");
     acc.add_window(lp);
     if (next == 0) {
       const double t = seconds_since(t_start);
@@ -121,7 +124,8 @@ void run_perplexity(PerplexityArgs args) {
   }
   std::printf("\n%s\n", acc.final_line().c_str());
   std::fflush(stdout);
-  if (!acc.error()) throw std::runtime_error("the variance of the log-probabilities is not positive");
+  if (!acc.error())
+    throw std::runtime_error("the variance of the log-probabilities is not positive");
 }
 
 }  // namespace
@@ -129,11 +133,13 @@ void run_perplexity(PerplexityArgs args) {
 void add_perplexity_command(CLI::App& app) {
   auto args = std::make_shared<PerplexityArgs>();
   args->backend.default_max_num_seqs = kParallel;
-  auto* cmd = app.add_subcommand(
-      "perplexity", "perplexity of a text file, computed the way llama-perplexity does (second half of each window)");
+  auto* cmd = app.add_subcommand("perplexity",
+                                 "perplexity of a text file, computed the way llama-perplexity "
+                                 "does (second half of each window)");
   add_backend_options(*cmd, args->backend, /*model_required=*/true, /*ctx_option=*/false);
   cmd->add_option("-f,--file", args->file, "the text file")->required();
-  cmd->add_option("-c,--ctx", args->ctx, "tokens per window (llama-perplexity's --ctx-size)")->capture_default_str();
+  cmd->add_option("-c,--ctx", args->ctx, "tokens per window (llama-perplexity's --ctx-size)")
+      ->capture_default_str();
   cmd->add_option("--chunks", args->chunks, "evaluate at most this many windows (default: all)");
   cmd->callback([args] { run_perplexity(*args); });
 }

@@ -7,11 +7,13 @@
 namespace loom::cli {
 
 int perplexity_windows(size_t n_tokens, int n_ctx, int max_chunks) {
-  if (n_ctx < 2) throw std::invalid_argument("--ctx must be at least 2, got " + std::to_string(n_ctx));
+  if (n_ctx < 2)
+    throw std::invalid_argument("--ctx must be at least 2, got " + std::to_string(n_ctx));
   if (n_tokens < 2 * static_cast<size_t>(n_ctx))
     throw std::invalid_argument("you need at least " + std::to_string(2 * n_ctx) +
-                                " tokens to evaluate perplexity with a context of " + std::to_string(n_ctx) +
-                                "; the file tokenizes to only " + std::to_string(n_tokens) + " tokens");
+                                " tokens to evaluate perplexity with a context of " +
+                                std::to_string(n_ctx) + "; the file tokenizes to only " +
+                                std::to_string(n_tokens) + " tokens");
   const int all = static_cast<int>(n_tokens / static_cast<size_t>(n_ctx));
   return max_chunks < 0 ? all : std::min(max_chunks, all);
 }
@@ -19,7 +21,8 @@ int perplexity_windows(size_t n_tokens, int n_ctx, int max_chunks) {
 std::vector<int32_t> perplexity_window(std::span<const int32_t> tokens, int n_ctx, int index,
                                        std::optional<int32_t> bos) {
   const size_t start = static_cast<size_t>(index) * n_ctx;
-  if (index < 0 || start + n_ctx > tokens.size()) throw std::out_of_range("perplexity window past the text");
+  if (index < 0 || start + n_ctx > tokens.size())
+    throw std::out_of_range("perplexity window past the text");
   std::vector<int32_t> window(tokens.begin() + start, tokens.begin() + start + n_ctx);
   if (bos) window[0] = *bos;
   return window;
@@ -32,7 +35,8 @@ PerplexityAccumulator::PerplexityAccumulator(int n_ctx) : n_ctx_(n_ctx), first_(
 void PerplexityAccumulator::add_window(std::span<const float> lp) {
   if (lp.size() != static_cast<size_t>(n_ctx_ - 1))
     throw std::invalid_argument("a window of " + std::to_string(n_ctx_) + " tokens has " +
-                                std::to_string(n_ctx_ - 1) + " prompt logprobs, got " + std::to_string(lp.size()));
+                                std::to_string(n_ctx_ - 1) + " prompt logprobs, got " +
+                                std::to_string(lp.size()));
   for (int p = first_; p < n_ctx_ - 1; ++p) {
     const double v = -static_cast<double>(lp[p]);
     nll_ += v;
@@ -42,7 +46,9 @@ void PerplexityAccumulator::add_window(std::span<const float> lp) {
   ++windows_;
 }
 
-double PerplexityAccumulator::ppl() const { return count_ ? std::exp(nll_ / count_) : 0.0; }
+double PerplexityAccumulator::ppl() const {
+  return count_ ? std::exp(nll_ / count_) : 0.0;
+}
 
 std::optional<double> PerplexityAccumulator::error() const {
   if (count_ < 2) return std::nullopt;
