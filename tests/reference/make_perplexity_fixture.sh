@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Records llama-perplexity's figure for SmolLM2 on the GPL-3 text Debian ships
-# (/usr/share/common-licenses/GPL-3, package base-files) in
-# tests/fixtures/perplexity/gpl3_smollm2.json, which tests/e2e/test_perplexity.py
+# Records llama-perplexity's figure for SmolLM2 (or Gemma 3) on the GPL-3 text
+# Debian ships (/usr/share/common-licenses/GPL-3, package base-files) in
+# tests/fixtures/perplexity/gpl3_<model>.json, which tests/e2e/test_perplexity.py
 # holds `loom perplexity` to (same file, --ctx, --chunks). Needs the llama.cpp
 # build of tests/reference/build_llama_cpp.sh and the model of
 # scripts/fetch_model.sh; never run by CI.
@@ -10,17 +10,23 @@
 # Loom's CPU kernels follow bit for bit: the figure the test compares with)
 # and with llama-perplexity's default flash-attention setting (recorded for
 # reference only).
-# Usage: tests/reference/make_perplexity_fixture.sh [CTX] [CHUNKS]   (default 512 4)
+# Usage: tests/reference/make_perplexity_fixture.sh [CTX] [CHUNKS] [MODEL]
+#   (default 512 4 smollm2; MODEL smollm2 or gemma3)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ctx=${1:-512}
 chunks=${2:-4}
+model_name=${3:-smollm2}
 threads=${LOOM_THREADS:-2}
 version=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
 bin=$("$root/tests/reference/build_llama_cpp.sh")
-model=$("$root/scripts/fetch_model.sh")
+case $model_name in
+  smollm2) model=$("$root/scripts/fetch_model.sh") ;;
+  gemma3) model=$("$root/scripts/fetch_model.sh" gemma3) ;;
+  *) echo "unknown model '$model_name' (smollm2 or gemma3)" >&2; exit 2 ;;
+esac
 text=/usr/share/common-licenses/GPL-3
-out=$root/tests/fixtures/perplexity/gpl3_smollm2.json
+out=$root/tests/fixtures/perplexity/gpl3_$model_name.json
 [[ -f $text ]] || { echo "no $text (Debian's base-files)" >&2; exit 1; }
 
 run() {  # run NAME EXTRA...: llama-perplexity's stdout+stderr into $tmp/NAME.log
