@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/cpu/quant_blocks.h"
+
 namespace loom::gpu_bench {
 namespace {
 
@@ -116,18 +118,24 @@ Vocab make_vocab(int32_t n) {
   return v;
 }
 
+// llama.cpp's use_more_bits(i, n) (llama-quant.cpp): the layers Q4_K_M
+// gives Q6_K attn_v and ffn_down.
+bool more_bits_layer(int32_t i, int32_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
 std::vector<TensorInfo> tensor_infos(const RandomLlamaSpec& s) {
   const uint64_t dim = s.dim, ffn = s.ffn_dim, kv = uint64_t(s.dim) / s.n_heads * s.n_kv_heads;
   const GgmlType m = s.matrix_type;
+  const GgmlType big = s.q4_k_m ? GgmlType::Q6_K : m;  // the mix's higher-precision tensors
   std::vector<TensorInfo> t = {{"token_embd.weight", {dim, uint64_t(s.n_vocab)}, m},
                                {"output_norm.weight", {dim}, GgmlType::F32}};
-  if (!s.tied_output) t.push_back({"output.weight", {dim, uint64_t(s.n_vocab)}, m});
+  if (!s.tied_output) t.push_back({"output.weight", {dim, uint64_t(s.n_vocab)}, big});
   for (int32_t l = 0; l < s.n_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
+    const GgmlType mixed = more_bits_layer(l, s.n_layers) ? big : m;
     t.push_back({p + "attn_norm.weight", {dim}, GgmlType::F32});
     t.push_back({p + "attn_q.weight", {dim, dim}, m});
     t.push_back({p + "attn_k.weight", {dim, kv}, m});
-    t.push_back({p + "attn_v.weight", {dim, kv}, m});
+    t.push_back({p + "attn_v.weight", {dim, kv}, mixed});
     if (s.qkv_bias) {
       t.push_back({p + "attn_q.bias", {dim}, GgmlType::F32});
       t.push_back({p + "attn_k.bias", {kv}, GgmlType::F32});
@@ -137,7 +145,7 @@ std::vector<TensorInfo> tensor_infos(const RandomLlamaSpec& s) {
     t.push_back({p + "ffn_norm.weight", {dim}, GgmlType::F32});
     t.push_back({p + "ffn_gate.weight", {dim, ffn}, m});
     t.push_back({p + "ffn_up.weight", {dim, ffn}, m});
-    t.push_back({p + "ffn_down.weight", {ffn, dim}, m});
+    t.push_back({p + "ffn_down.weight", {ffn, dim}, mixed});
   }
   uint64_t offset = 0;
   for (auto& x : t) {
@@ -155,12 +163,17 @@ void validate(const RandomLlamaSpec& s) {
   if (s.n_layers <= 0 || s.dim <= 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.ffn_dim <= 0 ||
       s.context <= 0)
     fail("every size must be positive");
-  if (s.dim % 32 || s.ffn_dim % 32) fail("dim and ffn_dim must be multiples of 32 (quant blocks)");
+  const bool k_quant = s.matrix_type == GgmlType::Q4_K || s.matrix_type == GgmlType::Q6_K;
+  const int32_t block = k_quant ? 256 : 32;
+  if (s.dim % block || s.ffn_dim % block)
+    fail("dim and ffn_dim must be multiples of " + std::to_string(block) + " (quant blocks)");
+  if (s.q4_k_m && s.matrix_type != GgmlType::Q4_K) fail("q4_k_m needs matrix_type Q4_K");
   if (s.dim % s.n_heads || s.n_heads % s.n_kv_heads) fail("dim % n_heads and n_heads % n_kv_heads must be 0");
   if ((s.dim / s.n_heads) % 2) fail("the head size must be even (RoPE pairs)");
   if (s.n_vocab < 260) fail("n_vocab must be at least 260 (3 specials + 256 byte tokens + 1)");
-  if (s.matrix_type != GgmlType::Q4_0 && s.matrix_type != GgmlType::Q4_1 && s.matrix_type != GgmlType::Q8_0)
-    fail("matrix_type must be Q4_0, Q4_1 or Q8_0");
+  if (s.matrix_type != GgmlType::Q4_0 && s.matrix_type != GgmlType::Q4_1 && s.matrix_type != GgmlType::Q8_0 &&
+      !k_quant)
+    fail("matrix_type must be Q4_0, Q4_1, Q8_0, Q4_K or Q6_K");
 }
 
 // Quant blocks with uniform random codes and a fixed power-of-two scale, so a
@@ -168,18 +181,60 @@ void validate(const RandomLlamaSpec& s) {
 //   Q4_0: {f16 d = 2^-8; 16 bytes of nibbles}, w = (q - 8) d, sd 4.6 d
 //   Q4_1: {f16 d = 2^-8; f16 m = -2^-5 (= -8 d); nibbles}, w = q d + m
 //   Q8_0: {f16 d = 2^-12; 32 int8}, w = q d, sd 74 d
-// fp16 bits: 2^-8 = 0x1C00, -2^-5 = 0xA800, 2^-12 = 0x0C00.
+//   Q4_K: {f16 d = 2^-11, dmin = 2^-8; every sub-block scale 8 and min 8;
+//          nibbles}, w = d*8*q - dmin*8 = (q - 8) 2^-8, as Q4_0
+//   Q6_K: {6-bit codes; every sub-block scale 16; f16 d = 2^-14},
+//          w = d*16*(q - 32) = (q - 32) 2^-10, sd 18.5 * 2^-10
+// fp16 bits: 2^-8 = 0x1C00, -2^-5 = 0xA800, 2^-12 = 0x0C00, 2^-11 = 0x1000,
+// 2^-14 = 0x0400.
+void random_bytes(uint8_t* out, size_t n, uint64_t& rng) {
+  for (size_t i = 0; i < n; i += 8) {
+    const uint64_t r = splitmix64(rng);
+    std::memcpy(out + i, &r, std::min<size_t>(8, n - i));
+  }
+}
+
+void fill_k_blocks(GgmlType type, uint8_t* out, size_t n_blocks, uint64_t& rng) {
+  for (size_t b = 0; b < n_blocks; ++b) {
+    if (type == GgmlType::Q4_K) {
+      auto* k = reinterpret_cast<BlockQ4_K*>(out) + b;
+      k->d = 0x1000, k->dmin = 0x1C00;
+      // get_scale_min_k4's packing of scale 8 / min 8 for all 8 sub-blocks:
+      // 6-bit fields, high bits 0.
+      std::memset(k->scales, 8, 8);
+      std::memset(k->scales + 8, 0x88, 4);
+      random_bytes(k->qs, sizeof k->qs, rng);
+    } else {
+      auto* k = reinterpret_cast<BlockQ6_K*>(out) + b;
+      random_bytes(k->ql, sizeof k->ql, rng);
+      random_bytes(k->qh, sizeof k->qh, rng);
+      std::memset(k->scales, 16, sizeof k->scales);
+      k->d = 0x0400;
+    }
+  }
+}
+
 void fill_blocks(GgmlType type, uint8_t* out, size_t n_blocks, uint64_t& rng) {
+  if (type == GgmlType::Q4_K || type == GgmlType::Q6_K) return fill_k_blocks(type, out, n_blocks, rng);
   const uint32_t block = ggml_type_info(type).block_bytes;
   const uint16_t d = type == GgmlType::Q8_0 ? 0x0C00 : 0x1C00, m = 0xA800;
   const size_t header = type == GgmlType::Q4_1 ? 4 : 2;
   for (size_t b = 0; b < n_blocks; ++b, out += block) {
     std::memcpy(out, &d, 2);
     if (type == GgmlType::Q4_1) std::memcpy(out + 2, &m, 2);
-    for (size_t i = header; i < block; i += 8) {
-      const uint64_t r = splitmix64(rng);
-      std::memcpy(out + i, &r, std::min<size_t>(8, block - i));
-    }
+    random_bytes(out + header, block - header, rng);
+  }
+}
+
+// llama_ftype (llama.h): MOSTLY_Q4_0 = 2, Q4_1 = 3, Q8_0 = 7, Q4_K_S = 14,
+// Q4_K_M = 15, Q6_K = 18.
+uint32_t file_type(const RandomLlamaSpec& s) {
+  switch (s.matrix_type) {
+    case GgmlType::Q4_0: return 2;
+    case GgmlType::Q4_1: return 3;
+    case GgmlType::Q8_0: return 7;
+    case GgmlType::Q4_K: return s.q4_k_m ? 15 : 14;
+    default: return 18;
   }
 }
 
@@ -232,8 +287,7 @@ Metadata make_metadata(const RandomLlamaSpec& s, const Vocab& v) {
   Metadata m;
   m.string("general.architecture", "llama");
   m.string("general.name", s.name);
-  // llama_ftype: MOSTLY_Q4_0 = 2, MOSTLY_Q4_1 = 3, MOSTLY_Q8_0 = 7.
-  m.u32("general.file_type", s.matrix_type == GgmlType::Q4_0 ? 2 : s.matrix_type == GgmlType::Q4_1 ? 3 : 7);
+  m.u32("general.file_type", file_type(s));
   m.u32("llama.context_length", s.context);
   m.u32("llama.embedding_length", s.dim);
   m.u32("llama.block_count", s.n_layers);
@@ -265,6 +319,20 @@ Metadata make_metadata(const RandomLlamaSpec& s, const Vocab& v) {
 RandomLlamaSpec llama2_7b_spec() {
   RandomLlamaSpec s;
   s.name = "random-llama2-7b-q4_0";
+  return s;
+}
+
+RandomLlamaSpec tinyllama_1b_spec(GgmlType matrix_type, bool q4_k_m) {
+  RandomLlamaSpec s;
+  s.n_layers = 22;
+  s.dim = 2048;
+  s.n_heads = 32;
+  s.n_kv_heads = 4;
+  s.ffn_dim = 5632;
+  s.context = 2048;
+  s.matrix_type = matrix_type;
+  s.q4_k_m = q4_k_m;
+  s.name = "random-tinyllama-1.1b";
   return s;
 }
 

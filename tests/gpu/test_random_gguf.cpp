@@ -38,6 +38,16 @@ RandomLlamaSpec tiny_spec(GgmlType type, bool tied) {
   return s;
 }
 
+// The same with K-quant widths (super-blocks of 256).
+RandomLlamaSpec tiny_k_spec(GgmlType type, bool q4_k_m) {
+  RandomLlamaSpec s = tiny_spec(type, false);
+  s.n_layers = 8;  // llama.cpp's Q4_K_M rule picks layers 0, 3, 6 and 7 of 8
+  s.dim = 256;
+  s.ffn_dim = 512;
+  s.q4_k_m = q4_k_m;
+  return s;
+}
+
 std::string temp_path(const std::string& stem) {
   return (std::filesystem::temp_directory_path() /
           (stem + "-" + std::to_string(::getpid()) + ".gguf"))
@@ -106,6 +116,68 @@ TEST(RandomGguf, WeightsHaveTheAdvertisedDistribution) {
   }
 }
 
+// K-quants by the ggml definitions (dequantize_row): Q4_K is (q - 8) 2^-8 like
+// Q4_0, Q6_K is (q - 32) 2^-10, both uniform codes.
+TEST(RandomGguf, KQuantWeightsHaveTheAdvertisedDistribution) {
+  for (GgmlType type : {GgmlType::Q4_K, GgmlType::Q6_K}) {
+    SCOPED_TRACE(ggml_type_info(type).name);
+    TempFile f{temp_path("random-gguf-kdist")};
+    write_random_llama_gguf(f.path, tiny_k_spec(type, false));
+    const GgufFile g = GgufFile::open(f.path);
+    const auto* t = g.find_tensor("blk.0.ffn_down.weight");
+    ASSERT_NE(t, nullptr);
+    ASSERT_EQ(t->type, type);
+    std::vector<float> w(t->n_elements);
+    dequantize_row(type, g.tensor_data(*t), w.data(), static_cast<int64_t>(w.size()));
+    double sum = 0, sq = 0;
+    int64_t off_grid = 0;
+    const double d = type == GgmlType::Q4_K ? 1.0 / 256 : 1.0 / 1024;
+    const double lo = type == GgmlType::Q4_K ? -8 : -32, hi = -lo - 1;
+    for (float x : w) {
+      sum += x, sq += double(x) * x;
+      const double code = x / d;
+      if (code != std::round(code) || code < lo || code > hi) ++off_grid;
+    }
+    EXPECT_EQ(off_grid, 0) << "every weight is an integer code in [" << lo << ", " << hi << "] times " << d;
+    const double mean = sum / w.size(), sd = std::sqrt(sq / w.size() - mean * mean);
+    EXPECT_NEAR(mean, -0.5 * d, 0.0005);
+    EXPECT_GT(sd, 0.015);
+    EXPECT_LT(sd, 0.022);
+  }
+}
+
+// The Q4_K_M mix follows llama.cpp's use_more_bits rule, and the CPU backend
+// runs the file (Q4_K and Q6_K kernels) to finite logits.
+TEST(RandomGguf, Q4KMMixPutsQ6KWhereLlamaCppDoes) {
+  const RandomLlamaSpec s = tiny_k_spec(GgmlType::Q4_K, true);
+  TempFile f{temp_path("random-gguf-q4km")};
+  write_random_llama_gguf(f.path, s);
+  {
+    const GgufFile g = GgufFile::open(f.path);
+    EXPECT_EQ(g.get_u32("general.file_type"), 15u);  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+    EXPECT_EQ(g.find_tensor("output.weight")->type, GgmlType::Q6_K);
+    EXPECT_EQ(g.find_tensor("token_embd.weight")->type, GgmlType::Q4_K);
+    for (int l = 0; l < s.n_layers; ++l) {
+      SCOPED_TRACE("layer " + std::to_string(l));
+      const bool more = l == 0 || l == 3 || l == 6 || l == 7;
+      const GgmlType want = more ? GgmlType::Q6_K : GgmlType::Q4_K;
+      const std::string p = "blk." + std::to_string(l) + ".";
+      EXPECT_EQ(g.find_tensor(p + "attn_v.weight")->type, want);
+      EXPECT_EQ(g.find_tensor(p + "ffn_down.weight")->type, want);
+      EXPECT_EQ(g.find_tensor(p + "attn_q.weight")->type, GgmlType::Q4_K);
+      EXPECT_EQ(g.find_tensor(p + "ffn_up.weight")->type, GgmlType::Q4_K);
+    }
+  }
+  CpuModelOptions o;
+  o.threads = 1;
+  auto model = CpuModel::load(f.path, o);
+  SingleSequence seq(*model);
+  const std::vector<int32_t> ids = {1, 300, 301, 302};
+  const std::vector<float> logits = seq.feed(ids);
+  ASSERT_EQ(logits.size(), 1000u);
+  for (float x : logits) ASSERT_TRUE(std::isfinite(x));
+}
+
 TEST(RandomGguf, CpuBackendLoadsTokenizesAndGenerates) {
   for (bool tied : {false, true}) {
     SCOPED_TRACE(tied ? "tied output" : "separate output");
@@ -156,6 +228,18 @@ TEST(RandomGguf, Llama7bSpecHasLlama2Shapes) {
   EXPECT_NEAR(tensor_data_bytes(s) / 1e9, 3.79, 0.01);
 }
 
+TEST(RandomGguf, TinyLlamaSpecHasTinyLlamaShapes) {
+  const RandomLlamaSpec s = tinyllama_1b_spec(GgmlType::Q4_0);
+  EXPECT_EQ(s.n_layers, 22);
+  EXPECT_EQ(s.dim, 2048);
+  EXPECT_EQ(s.n_kv_heads, 4);
+  EXPECT_EQ(s.ffn_dim, 5632);
+  // 1.100 G weights: Q4_0 (18 bytes / 32) 0.619 GB; the Q4_K_M mix 0.667 GB
+  // (TinyLlama-1.1B's published Q4_K_M file is 0.669 GB).
+  EXPECT_NEAR(tensor_data_bytes(s) / 1e9, 0.619, 0.001);
+  EXPECT_NEAR(tensor_data_bytes(tinyllama_1b_spec(GgmlType::Q4_K, true)) / 1e9, 0.667, 0.001);
+}
+
 TEST(RandomGguf, BadSpecsAndPathsAreRejected) {
   RandomLlamaSpec s = tiny_spec(GgmlType::Q4_0, false);
   s.dim = 100;  // not whole quant blocks
@@ -164,6 +248,11 @@ TEST(RandomGguf, BadSpecsAndPathsAreRejected) {
   EXPECT_THROW(write_random_llama_gguf(temp_path("bad"), s), std::invalid_argument);
   s = tiny_spec(GgmlType::Q4_0, false);
   s.n_heads = 3;
+  EXPECT_THROW(write_random_llama_gguf(temp_path("bad"), s), std::invalid_argument);
+  s = tiny_spec(GgmlType::Q4_K, false);  // dim 128: not whole super-blocks
+  EXPECT_THROW(write_random_llama_gguf(temp_path("bad"), s), std::invalid_argument);
+  s = tiny_spec(GgmlType::Q4_0, false);
+  s.q4_k_m = true;  // the mix is Q4_K's
   EXPECT_THROW(write_random_llama_gguf(temp_path("bad"), s), std::invalid_argument);
   s = tiny_spec(GgmlType::Q4_0, false);
   EXPECT_THROW(write_random_llama_gguf("/nonexistent-dir/x.gguf", s), std::runtime_error);
