@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/cpu/fast_matmul.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/cpu/thread_pool.h"
@@ -99,6 +100,7 @@ struct RowJob {
 
 void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
             int64_t ldy, ThreadPool* pool) {
+  if (w.packed) return matmul_fast(*w.packed, x, ldx, n_tokens, y, ldy, pool);
   check_shapes(w, ldx, n_tokens, ldy);
   if (w.rows == 0 || n_tokens == 0) return;
   const GgmlType act_type = activation_type(w.type);
