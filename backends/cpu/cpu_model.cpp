@@ -38,8 +38,10 @@ std::unique_ptr<CpuModel> CpuModel::load(const std::string& path, const CpuModel
   m->chat_template_ = m->file_.get_string("tokenizer.chat_template")
                           .value_or(std::string(fallback_chat_template(m->config_.arch)));
   m->pool_ = std::make_unique<ThreadPool>(opt.threads > 0 ? opt.threads : default_threads());
-  m->forward_ = make_cpu_forward(m->file_, m->config_, m->pool_.get(), opt.max_batch_tokens);
   prefault(m->file_, progress);
+  if (progress && opt.numerics == Numerics::kFast) progress("repacking weights", 0.0);
+  m->forward_ = make_cpu_forward(m->file_, m->config_, m->pool_.get(), opt.max_batch_tokens, opt.numerics);
+  m->numerics_ = opt.numerics;
 
   const ModelConfig& c = m->config_;
   m->context_ = opt.max_context > 0 ? std::min(opt.max_context, c.context_length) : c.context_length;

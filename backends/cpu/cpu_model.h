@@ -26,6 +26,7 @@ struct CpuModelOptions {
   int32_t kv_blocks = 0;           // 0: enough blocks for one full context
   int32_t max_context = 0;         // 0: the model's trained context length
   KvCacheDtype kv_dtype = KvCacheDtype::kFp16;  // int8: ~1.9x the tokens per byte, small accuracy cost
+  Numerics numerics = Numerics::kExact;         // fast: repacked weights, reordered sums (model_forward.h)
 };
 
 // Called while loading: a stage name and the fraction done in [0, 1].
@@ -48,6 +49,8 @@ class CpuModel {
   const CpuKvCache& kv_cache() const { return *kv_; }
   int32_t max_batch_tokens() const { return forward_->max_batch_tokens(); }
   size_t weight_bytes() const;  // bytes of tensors the forward pass reads per token
+  Numerics numerics() const { return numerics_; }
+  size_t packed_bytes() const { return forward_->packed_bytes(); }  // fast numerics' repacked copies
 
   // One forward pass over `batch` on this model's KV cache.
   void forward(std::span<const SequenceChunk> batch, float* logits) { forward_->run(batch, *kv_, logits); }
@@ -63,6 +66,7 @@ class CpuModel {
   std::unique_ptr<CpuKvCache> kv_;
   std::unique_ptr<ModelForward> forward_;  // the family's pass; holds the bound weights
   int32_t context_ = 0;
+  Numerics numerics_ = Numerics::kExact;
 };
 
 // One sequence that owns the whole KV cache (blocks 0, 1, 2, ... in order):

@@ -105,6 +105,14 @@ TEST(PluginCreate, IsaKey) {
                LOOM_ERR_INVALID_ARGUMENT, "scalar-reference build");
 }
 
+TEST(PluginCreate, NumericsKey) {
+  const std::string model = not_gguf_file();
+  expect_error(try_create(R"({"model": ")" + model + R"(", "numerics": "approximate"})"), LOOM_ERR_INVALID_ARGUMENT,
+               "'numerics' must be \"exact\" or \"fast\", got \"approximate\"");
+  expect_error(try_create(R"({"model": ")" + model + R"(", "numerics": 1})"), LOOM_ERR_INVALID_ARGUMENT,
+               "'numerics' must be a string");
+}
+
 TEST(PluginCreate, NullArguments) {
   auto lib = ph::Library::open(loom::test::cpu_plugin_path());
   const loom_plugin_api& api = lib->api();

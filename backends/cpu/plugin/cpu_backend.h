@@ -10,7 +10,7 @@ namespace loom::cpu_plugin {
 void probe(loom_probe_info& info, size_t info_size, bool scalar_reference);
 plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_reference);
 
-// The keys this backend reads beyond the common ones: {"isa"}.
+// The keys this backend reads beyond the common ones: {"isa", "numerics"}.
 std::span<const std::string_view> config_keys();
 
 }  // namespace loom::cpu_plugin

@@ -15,7 +15,16 @@
 namespace loom::cpu_plugin {
 namespace {
 
-constexpr std::string_view kKeys[] = {"isa"};
+constexpr std::string_view kKeys[] = {"isa", "numerics"};
+
+Numerics choose_numerics(const plugin::PluginConfig& config) {
+  const std::string want = plugin::backend_string(config, "numerics").value_or("exact");
+  const auto n = parse_numerics(want);
+  if (!n)
+    throw plugin::PluginError(LOOM_ERR_INVALID_ARGUMENT,
+                              "config: 'numerics' must be \"exact\" or \"fast\", got \"" + want + "\"");
+  return *n;
+}
 
 void choose_isa(const plugin::PluginConfig& config, bool scalar_reference) {
   const std::string want = plugin::backend_string(config, "isa").value_or("auto");
@@ -34,12 +43,15 @@ void choose_isa(const plugin::PluginConfig& config, bool scalar_reference) {
   if (want == "avx512") set_isa_override(Isa::Avx512);
 }
 
-KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int32_t context, KvCacheDtype dtype) {
+KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int32_t context, KvCacheDtype dtype,
+              Numerics numerics) {
   KvBudgetInput in;
   in.fraction = config.kv_cache_fraction;
   in.bytes = config.kv_cache_bytes;
   in.mem_available = mem_available_bytes();
   in.weight_bytes = static_cast<int64_t>(std::filesystem::file_size(config.model));
+  // Fast numerics keeps a repacked copy of the Q4/Q8 matrices (<= 1.25x their size).
+  if (numerics == Numerics::kFast) in.weight_bytes += in.weight_bytes / 4 * 5;
   in.bytes_per_block = CpuKvCache::bytes_per_block(model, config.block_size, dtype);
   in.block_size = config.block_size;
   in.max_context = context;
@@ -50,6 +62,8 @@ KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int3
 nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::PluginConfig& config) {
   return {{"model", config.model},
           {"isa", std::string(isa_name(active_isa()))},
+          {"numerics", std::string(numerics_name(m.numerics()))},
+          {"packed_weight_bytes", static_cast<int64_t>(m.packed_bytes())},
           {"threads", m.threads()},
           {"context", m.context()},
           {"weight_bytes", static_cast<int64_t>(m.weight_bytes())},
@@ -66,7 +80,7 @@ nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::Plugi
 void print_report(const nlohmann::json& r) {
   std::fprintf(stderr,
                "loom cpu: %s: weights %lld B (mmap), KV cache %s, %d blocks x %d tokens = %lld B "
-               "(budget %lld B from %s%s), %d threads, isa %s, context %d\n",
+               "(budget %lld B from %s%s), %d threads, isa %s, numerics %s, context %d\n",
                r["model"].get<std::string>().c_str(), static_cast<long long>(r["weight_bytes"].get<int64_t>()),
                r["kv_cache_dtype"].get<std::string>().c_str(), r["kv_blocks"].get<int>(),
                r["kv_block_size"].get<int>(),
@@ -74,7 +88,8 @@ void print_report(const nlohmann::json& r) {
                static_cast<long long>(r["kv_budget_bytes"].get<int64_t>()),
                r["kv_budget_source"].get<std::string>().c_str(),
                r["kv_capped_to_max_num_seqs"].get<bool>() ? ", capped at max_num_seqs full contexts" : "",
-               r["threads"].get<int>(), r["isa"].get<std::string>().c_str(), r["context"].get<int>());
+               r["threads"].get<int>(), r["isa"].get<std::string>().c_str(),
+               r["numerics"].get<std::string>().c_str(), r["context"].get<int>());
 }
 
 }  // namespace
@@ -83,10 +98,11 @@ std::span<const std::string_view> config_keys() { return kKeys; }
 
 plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_reference) {
   choose_isa(config, scalar_reference);
+  const Numerics numerics = choose_numerics(config);
   const auto [geometry, context] = read_model_prelude(config.model, config.max_context);
   // PluginConfig validated the key (fp16 | int8); parse_kv_cache_dtype maps it.
   const KvCacheDtype dtype = parse_kv_cache_dtype(config.kv_cache_dtype);
-  const KvBudget kv = plan(config, geometry, context, dtype);
+  const KvBudget kv = plan(config, geometry, context, dtype, numerics);
 
   CpuModelOptions options;
   options.threads = config.threads;
@@ -95,6 +111,7 @@ plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_refe
   options.kv_blocks = kv.blocks;
   options.max_context = context;
   options.kv_dtype = dtype;
+  options.numerics = numerics;
   std::shared_ptr<CpuModel> model = CpuModel::load(config.model, options);
 
   plugin::BackendParts parts =
