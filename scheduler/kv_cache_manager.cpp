@@ -5,12 +5,17 @@
 
 namespace loom::sched {
 
-KvCacheManager::KvCacheManager(int num_blocks, int block_size)
-    : block_size_(block_size), pool_(num_blocks) {
+KvCacheManager::KvCacheManager(int num_blocks, int block_size, WindowPoolConfig window)
+    : block_size_(block_size), pool_(num_blocks), window_(window) {
   if (block_size <= 0) {
     throw SchedulerError("KvCacheManager: block_size must be positive, got " +
                          std::to_string(block_size));
   }
+  if (window.num_blocks < 0 || (window.num_blocks > 0 && window.keep_tokens <= 0)) {
+    throw SchedulerError("KvCacheManager: a window pool needs num_blocks >= 0 and keep_tokens > 0, got " +
+                         std::to_string(window.num_blocks) + " and " + std::to_string(window.keep_tokens));
+  }
+  if (window.num_blocks > 0) window_pool_.emplace(window.num_blocks);
 }
 
 int KvCacheManager::blocks_for_tokens(int num_tokens) const {
@@ -33,6 +38,7 @@ PrefixHit KvCacheManager::find_prefix(std::span<const TokenId> tokens, uint64_t 
                                       int max_tokens) const {
   PrefixHit hit;
   BlockHash parent = kRootBlockHash;
+  std::vector<BlockKey> keys;  // the window pool's lookups
   int max_blocks = std::min<int>(max_tokens, static_cast<int>(tokens.size())) / block_size_;
   for (int i = 0; i < max_blocks; ++i) {
     auto key = make_block_key(parent, extra_key, tokens.subspan(i * block_size_, block_size_));
@@ -40,9 +46,11 @@ PrefixHit KvCacheManager::find_prefix(std::span<const TokenId> tokens, uint64_t 
     if (!block) break;
     hit.blocks.push_back(*block);
     hit.hashes.push_back(key.hash);
-    if (pool_.is_free(*block)) ++hit.num_revived;
     parent = key.hash;
+    if (has_window_pool()) keys.push_back(std::move(key));
   }
+  if (has_window_pool()) find_window_prefix(keys, hit);  // may shorten the hit
+  for (BlockId b : hit.blocks) hit.num_revived += pool_.is_free(b) ? 1 : 0;
   hit.num_tokens = static_cast<int>(hit.blocks.size()) * block_size_;
   return hit;
 }
@@ -52,7 +60,8 @@ bool KvCacheManager::can_allocate(const PrefixHit& hit, int num_tokens,
   int fresh = std::max(0, blocks_for_tokens(num_tokens) - static_cast<int>(hit.blocks.size()));
   int covered = static_cast<int>(hit.blocks.size()) + fresh;
   int reserve = std::max(0, blocks_for_tokens(reserve_until_tokens) - covered);
-  return hit.num_revived + fresh + reserve <= num_available();
+  return hit.num_revived + fresh + reserve <= num_available() &&
+         (!has_window_pool() || window_fits(hit.num_window_revived + fresh));
 }
 
 void KvCacheManager::allocate(RequestId id, const PrefixHit& hit, int num_tokens,
@@ -74,6 +83,12 @@ void KvCacheManager::allocate(RequestId id, const PrefixHit& hit, int num_tokens
   while (static_cast<int>(s.table.size()) < blocks_for_tokens(num_tokens)) {
     s.table.push_back(pool_.take_free());
   }
+  if (has_window_pool()) {
+    s.window_table = hit.window_blocks;
+    for (BlockId b : s.window_table)
+      if (b >= 0) window_pool_->ref(b);
+    while (s.window_table.size() < s.table.size()) s.window_table.push_back(window_pool_->take_free());
+  }
   s.reserved =
       std::max(0, blocks_for_tokens(reserve_until_tokens) - static_cast<int>(s.table.size()));
   reserved_ += s.reserved;
@@ -90,7 +105,9 @@ int KvCacheManager::blocks_to_append(RequestId id, int num_computed, int num_new
 }
 
 bool KvCacheManager::can_append(RequestId id, int num_computed, int num_new) const {
-  return blocks_to_append(id, num_computed, num_new) <= num_available() + seq(id).reserved;
+  const SeqKv& s = seq(id);
+  return blocks_to_append(id, num_computed, num_new) <= num_available() + s.reserved &&
+         (!has_window_pool() || window_fits(window_blocks_to_append(s, num_computed, num_new)));
 }
 
 CopyOnWrite KvCacheManager::copy_to_own_block(SeqKv& s, BlockId& entry) {
@@ -108,22 +125,22 @@ BlockId KvCacheManager::take_block(SeqKv& s) {
   return pool_.take_free();
 }
 
-std::optional<CopyOnWrite> KvCacheManager::append_slots(RequestId id, int num_computed,
-                                                        int num_new) {
+std::vector<CopyOnWrite> KvCacheManager::append_slots(RequestId id, int num_computed, int num_new) {
   if (!can_append(id, num_computed, num_new)) {
     throw SchedulerError("KvCacheManager: append for request " + std::to_string(id) +
                          " does not fit");
   }
   SeqKv& s = seq(id);
-  std::optional<CopyOnWrite> copy;
+  std::vector<CopyOnWrite> copies;
   if (num_new > 0 && num_computed % block_size_ != 0) {
     BlockId& last = s.table.at(num_computed / block_size_);
-    if (pool_.refcount(last) > 1) copy = copy_to_own_block(s, last);
+    if (pool_.refcount(last) > 1) copies.push_back(copy_to_own_block(s, last));
   }
   while (static_cast<int>(s.table.size()) < blocks_for_tokens(num_computed + num_new)) {
     s.table.push_back(take_block(s));
   }
-  return copy;
+  if (has_window_pool()) window_append(s, num_computed, num_new, copies);
+  return copies;
 }
 
 void KvCacheManager::commit(RequestId id, std::span<const TokenId> tokens, int num_computed) {
@@ -134,8 +151,10 @@ void KvCacheManager::commit(RequestId id, std::span<const TokenId> tokens, int n
     BlockHash parent = i == 0 ? kRootBlockHash : s.hashes[i - 1];
     auto key = make_block_key(parent, s.extra_key, tokens.subspan(i * block_size_, block_size_));
     s.hashes.push_back(key.hash);
+    if (has_window_pool() && s.window_table[i] >= 0) window_pool_->register_cached(s.window_table[i], key);
     pool_.register_cached(s.table[i], std::move(key));  // false: an equal block is cached
   }
+  if (has_window_pool()) window_commit(s, num_computed);
 }
 
 void KvCacheManager::fork(RequestId parent, RequestId child) {
@@ -145,6 +164,8 @@ void KvCacheManager::fork(RequestId parent, RequestId child) {
   SeqKv copy = seq(parent);
   copy.reserved = 0;
   for (BlockId b : copy.table) pool_.ref(b);
+  for (BlockId b : copy.window_table)
+    if (b >= 0) window_pool_->ref(b);
   seqs_.emplace(child, std::move(copy));
 }
 
@@ -153,6 +174,7 @@ void KvCacheManager::free(RequestId id) {
   // Tail first: the tail's cached blocks are then evicted before the head's,
   // which more requests share.
   for (auto it = s.table.rbegin(); it != s.table.rend(); ++it) pool_.unref(*it);
+  window_free(s);
   reserved_ -= s.reserved;
   seqs_.erase(id);
 }
@@ -162,14 +184,26 @@ int KvCacheManager::blocks_to_privatize(RequestId id, int pos) const {
   return pool_.refcount(b) > 1 || pool_.is_cached(b) ? 1 : 0;
 }
 
-std::optional<CopyOnWrite> KvCacheManager::privatize(RequestId id, int pos) {
+std::vector<CopyOnWrite> KvCacheManager::privatize(RequestId id, int pos) {
   SeqKv& s = seq(id);
-  if (blocks_to_privatize(id, pos) == 0) return std::nullopt;
-  if (num_available() + s.reserved < 1) {
-    throw SchedulerError("KvCacheManager: no free block to privatize request " +
-                         std::to_string(id) + "'s block");
+  std::vector<CopyOnWrite> copies;
+  if (blocks_to_privatize(id, pos) > 0) {
+    if (num_available() + s.reserved < 1) {
+      throw SchedulerError("KvCacheManager: no free block to privatize request " +
+                           std::to_string(id) + "'s block");
+    }
+    copies.push_back(copy_to_own_block(s, s.table.at(pos / block_size_)));
   }
-  return copy_to_own_block(s, s.table.at(pos / block_size_));
+  if (!has_window_pool()) return copies;
+  BlockId& w = s.window_table.at(pos / block_size_);
+  if (w >= 0 && (window_pool_->refcount(w) > 1 || window_pool_->is_cached(w))) {
+    if (!window_fits(1)) throw SchedulerError("KvCacheManager: no free window block to privatize request " + std::to_string(id));
+    const CopyOnWrite copy{w, window_pool_->take_free(), true};
+    window_pool_->unref(w);
+    w = copy.dst;
+    copies.push_back(copy);
+  }
+  return copies;
 }
 
 void KvCacheManager::release_reserved(RequestId id) {
@@ -188,6 +222,10 @@ bool KvCacheManager::reserve_more(RequestId id, int blocks) {
 
 std::span<const BlockId> KvCacheManager::block_table(RequestId id) const {
   return seq(id).table;
+}
+
+std::span<const BlockId> KvCacheManager::window_block_table(RequestId id) const {
+  return seq(id).window_table;
 }
 
 int KvCacheManager::reserved_for(RequestId id) const {

@@ -6,6 +6,15 @@
 // Positions map to blocks as: position p lives in table[p / block_size] at
 // slot p % block_size. A table always covers exactly the positions written
 // so far (plus the chunk just planned).
+//
+// Optional window pool (models with sliding-window layers, e.g. Gemma 3): a
+// second pool whose blocks hold only the sliding layers' KV, and a second
+// table per sequence over it. After each commit the window table drops
+// (-1, block unreferenced) every block wholly before the first position a
+// later query can read, so a sequence holds at most keep_tokens + one step's
+// tokens of it. The full pool (and everything about capacity: reservations,
+// victims, the livelock rule) is unchanged; the window pool is sized by the
+// backend so every running sequence always fits (SchedulerConfig::validate).
 #pragma once
 #include <optional>
 #include <span>
@@ -18,27 +27,43 @@
 
 namespace loom::sched {
 
+// The sliding-window layers' pool: num_blocks blocks; a query at position q
+// may read keys from q - keep_tokens + 1 on (the backend's window plus its
+// kernels' alignment slack). num_blocks 0: no window pool.
+struct WindowPoolConfig {
+  int num_blocks = 0;
+  int keep_tokens = 0;
+};
+
 // What a new sequence can reuse from the prefix cache.
 struct PrefixHit {
   std::vector<BlockId> blocks;    // leading full blocks, in position order
   std::vector<BlockHash> hashes;  // their chained hashes
   int num_tokens = 0;             // blocks.size() * block_size
   int num_revived = 0;            // of them, currently free: reviving uses free capacity
+  // Window pool only: per entry of `blocks`, the window pool's block with the
+  // same key, or -1 where the hit's first chunk cannot read it (before the window).
+  std::vector<BlockId> window_blocks;
+  int num_window_revived = 0;
 };
 
-// Copy block src's KV into dst before this step's writes (copy-on-write).
+// Copy block src's KV into dst before this step's writes (copy-on-write);
+// window: both are the window pool's blocks (the sliding layers' KV).
 struct CopyOnWrite {
   BlockId src = -1;
   BlockId dst = -1;
+  bool window = false;
 };
 
 class KvCacheManager {
  public:
-  KvCacheManager(int num_blocks, int block_size);
+  KvCacheManager(int num_blocks, int block_size, WindowPoolConfig window = {});
 
   int block_size() const { return block_size_; }
   int blocks_for_tokens(int num_tokens) const;
   const BlockPool& pool() const { return pool_; }
+  bool has_window_pool() const { return window_pool_.has_value(); }
+  const BlockPool* window_pool() const { return window_pool_ ? &*window_pool_ : nullptr; }
   // Free blocks not promised to a reserved sequence.
   int num_available() const { return pool_.num_free() - reserved_; }
   int num_reserved() const { return reserved_; }
@@ -60,13 +85,14 @@ class KvCacheManager {
   // Fresh blocks (+1 for copy-on-write) to write num_new tokens after num_computed.
   int blocks_to_append(RequestId id, int num_computed, int num_new) const;
   bool can_append(RequestId id, int num_computed, int num_new) const;
-  // Grows id's table to cover num_computed + num_new. Returns a copy when the
-  // partially filled block being appended to is shared (fork): the sequence
-  // gets a private copy, the other holders keep the original.
-  std::optional<CopyOnWrite> append_slots(RequestId id, int num_computed, int num_new);
+  // Grows id's tables to cover num_computed + num_new. Returns a copy (per
+  // pool) when the partially filled block being appended to is shared (fork):
+  // the sequence gets a private copy, the other holders keep the original.
+  std::vector<CopyOnWrite> append_slots(RequestId id, int num_computed, int num_new);
 
   // After a step computed id's first num_computed tokens: keys its full blocks
-  // in the prefix cache. tokens = the sequence's known tokens.
+  // in the prefix cache (tokens = the sequence's known tokens), and drops the
+  // window blocks no later query reads.
   void commit(RequestId id, std::span<const TokenId> tokens, int num_computed);
 
   // child shares all of parent's blocks (refcount + 1 each).
@@ -79,19 +105,27 @@ class KvCacheManager {
   // keyed. Blocks this needs (0 or 1) come from id's reservation, then the
   // free pool; privatize throws SchedulerError when they do not fit.
   int blocks_to_privatize(RequestId id, int pos) const;
-  std::optional<CopyOnWrite> privatize(RequestId id, int pos);
+  std::vector<CopyOnWrite> privatize(RequestId id, int pos);
   void release_reserved(RequestId id);  // id's table will not grow any more
   // Adds `blocks` to id's reservation if that many unreserved ones are free.
   bool reserve_more(RequestId id, int blocks);
 
   bool contains(RequestId id) const { return seqs_.contains(id); }
   std::span<const BlockId> block_table(RequestId id) const;
+  // The window pool's table (same length; -1 = dropped); empty without one.
+  std::span<const BlockId> window_block_table(RequestId id) const;
   int reserved_for(RequestId id) const;
+  // The first block of a table that a chunk starting at start_pos can read in
+  // the window pool (0 without one).
+  int first_window_block(int start_pos) const;
+  // The first window block id's table keeps after a commit at num_computed.
+  int first_kept_window_block(int num_computed) const;
 
  private:
   struct SeqKv {
     std::vector<BlockId> table;
     std::vector<BlockHash> hashes;  // chain for table's leading full, committed blocks
+    std::vector<BlockId> window_table;  // window pool only; -1: dropped
     uint64_t extra_key = 0;
     int reserved = 0;  // blocks set aside for this sequence, not yet taken
   };
@@ -101,9 +135,18 @@ class KvCacheManager {
   // Points s's table entry at a fresh block (from s's reservation first) and
   // returns the copy the executor must make into it.
   CopyOnWrite copy_to_own_block(SeqKv& s, BlockId& entry);
+  // kv_window.cpp: the window pool's share of each verb.
+  void find_window_prefix(std::span<const BlockKey> keys, PrefixHit& hit) const;
+  bool window_fits(int fresh_blocks) const;
+  int window_blocks_to_append(const SeqKv& s, int num_computed, int num_new) const;
+  void window_append(SeqKv& s, int num_computed, int num_new, std::vector<CopyOnWrite>& copies);
+  void window_commit(SeqKv& s, int num_computed);
+  void window_free(SeqKv& s);
 
   int block_size_;
   BlockPool pool_;
+  WindowPoolConfig window_;
+  std::optional<BlockPool> window_pool_;
   int reserved_ = 0;
   std::unordered_map<RequestId, SeqKv> seqs_;
 };

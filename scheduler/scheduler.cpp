@@ -26,12 +26,27 @@ void SchedulerConfig::validate() const {
           "SchedulerConfig: max_batched_tokens must be >= max_num_seqs so every decode fits");
   require(max_model_len > 0, "SchedulerConfig: max_model_len must be > 0");
   require(max_preemptions >= 0, "SchedulerConfig: max_preemptions must be >= 0");
+  require(window_blocks >= 0, "SchedulerConfig: window_blocks must be >= 0");
+  if (window_blocks == 0) return;
+  require(window_keep_tokens > 0, "SchedulerConfig: window_keep_tokens must be > 0 with a window pool");
+  require(window_blocks >= min_window_blocks(),
+          "SchedulerConfig: window_blocks " + std::to_string(window_blocks) + " < " +
+              std::to_string(min_window_blocks()) + " (max_num_seqs sequences with a window each, plus one step)");
+}
+
+// A running sequence holds the window blocks of positions
+// [first_window_block(p - 1) * bs, p + n) while it computes n tokens at p:
+// at most (keep + n) / bs + 2 blocks. Summed over max_num_seqs sequences
+// with sum(n) <= max_batched_tokens (floor(a + b) <= floor(a) + floor(b) + 1
+// per sequence):
+int SchedulerConfig::min_window_blocks() const {
+  return max_num_seqs * (window_keep_tokens / block_size + 3) + max_batched_tokens / block_size;
 }
 
 Scheduler::Scheduler(const SchedulerConfig& config)
     : config_((config.validate(), config)),
       policy_(config.policy ? config.policy : make_continuous_policy(config.max_preemptions)),
-      kv_(config.num_blocks, config.block_size) {}
+      kv_(config.num_blocks, config.block_size, {config.window_blocks, config.window_keep_tokens}) {}
 
 int Scheduler::add(const RequestSpec& spec) {
   const std::string who = "request " + id_str(spec.id) + ": ";
@@ -188,7 +203,7 @@ void Scheduler::keep_as_padding(const Request& r) {
     kv_.free(r.id);
     return;
   }
-  if (auto copy = kv_.privatize(r.id, pos)) padding_copies_.push_back(*copy);
+  for (const CopyOnWrite& copy : kv_.privatize(r.id, pos)) padding_copies_.push_back(copy);
   padding_.push_back({r.id, r.tokens[pos], pos});
 }
 
@@ -228,6 +243,10 @@ SchedulerStats Scheduler::stats() const {
   s.blocks_free = pool.num_free();
   s.blocks_cached_free = pool.num_cached_free();
   s.blocks_reserved = kv_.num_reserved();
+  if (const BlockPool* w = kv_.window_pool()) {
+    s.window_blocks_total = w->num_blocks();
+    s.window_blocks_used = w->num_used();
+  }
   return s;
 }
 

@@ -27,9 +27,16 @@ struct SchedulerConfig {
   int max_batched_tokens = 2048;  // tokens per step (>= max_num_seqs)
   int max_model_len = 8192;       // positions the model supports
   int max_preemptions = 2;        // K: livelock bound (README)
+  // Sliding-window layers' own pool (0: none, every layer in the one pool):
+  // a query at q reads keys from q - window_keep_tokens + 1 on. It must hold
+  // min_window_blocks() so no running sequence ever waits for it.
+  int window_blocks = 0;
+  int window_keep_tokens = 0;
   std::shared_ptr<const CapacityPolicy> policy;  // null: continuous batching (make_continuous_policy)
 
   void validate() const;  // throws SchedulerError naming the bad field
+  // The window pool that every running sequence fits at once (README, "KV cache").
+  int min_window_blocks() const;
 };
 
 struct RequestSpec {
@@ -72,6 +79,8 @@ struct SchedulerStats {
   int blocks_free = 0;         // includes cached_free
   int blocks_cached_free = 0;  // free but still holding reusable KV
   int blocks_reserved = 0;
+  int window_blocks_total = 0;  // the window pool, when there is one
+  int window_blocks_used = 0;
   int64_t prefix_query_tokens = 0;  // tokens looked up at admissions (resumes included)
   int64_t prefix_hit_tokens = 0;
   int64_t preemptions = 0;
@@ -133,7 +142,7 @@ class Scheduler {
   struct Planned {
     RequestId id;
     int num_tokens;
-    std::optional<CopyOnWrite> copy;
+    std::vector<CopyOnWrite> copies;
   };
   struct Draft {
     std::vector<Planned> planned;

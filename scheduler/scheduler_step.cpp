@@ -203,13 +203,15 @@ void Scheduler::build_plan(StepPlan& plan) {
   in_flight_ = InFlight{plan.step_id, 0, {}};
   for (const Planned& p : draft_.planned) {
     const Request& r = requests_.at(p.id);
-    if (p.copy) plan.copies.push_back(*p.copy);
+    plan.copies.insert(plan.copies.end(), p.copies.begin(), p.copies.end());
     ScheduledSeq s;
     s.id = r.id;
     s.start_pos = r.num_computed;
     s.tokens.assign(r.tokens.begin() + s.start_pos, r.tokens.begin() + s.start_pos + p.num_tokens);
     auto table = kv_.block_table(r.id);
     s.block_table.assign(table.begin(), table.end());
+    auto window_table = kv_.window_block_table(r.id);
+    s.window_block_table.assign(window_table.begin(), window_table.end());
     s.sample = s.end_pos() == static_cast<int>(r.tokens.size());
     s.logits_row = s.sample ? plan.num_logits_rows++ : -1;
     s.num_cached_tokens = r.num_cached_tokens;
@@ -242,6 +244,8 @@ void Scheduler::plan_padding(StepPlan& plan) {
     s.start_pos = p.pos;
     auto table = kv_.block_table(p.id);
     s.block_table.assign(table.begin(), table.end());
+    auto window_table = kv_.window_block_table(p.id);
+    s.window_block_table.assign(window_table.begin(), window_table.end());
     s.padding = true;
     ++plan.counters.num_padding_seqs;
     ++plan.counters.num_tokens;

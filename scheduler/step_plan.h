@@ -15,6 +15,9 @@ struct ScheduledSeq {
   std::vector<TokenId> tokens;       // [num_tokens] ids to compute this step
   int start_pos = 0;                 // position of tokens[0]; == tokens computed before this step
   std::vector<BlockId> block_table;  // [ceil((start_pos + num_tokens) / block_size)]
+  // With a window pool (SchedulerConfig::window_blocks): the sliding-window
+  // layers' table, same length, -1 for blocks before the window; else empty.
+  std::vector<BlockId> window_block_table;
   bool sample = false;               // chunk reaches the end of the known tokens
   int logits_row = -1;               // index into update()'s results; -1 when !sample
   int num_cached_tokens = 0;         // prefix-cache hit at this request's latest admission
@@ -52,7 +55,7 @@ struct StepCounters {
 struct StepPlan {
   uint64_t step_id = 0;                   // pass the plan back to update() unchanged
   std::vector<ScheduledSeq> seqs;         // running decodes first, then prefill chunks
-  std::vector<CopyOnWrite> copies;        // apply before this step's KV writes
+  std::vector<CopyOnWrite> copies;        // apply before this step's KV writes (window: that pool's)
   std::vector<FinishedRequest> finished;  // cancelled / deadline, found by this schedule()
   std::vector<RequestId> preempted;       // lost their blocks this step (recompute later)
   int num_logits_rows = 0;                // == number of seqs with sample

@@ -9,6 +9,10 @@
 // Under the padded static policy a finished request's row lives on as
 // padding; the sim keeps its model as a ghost and checks the row only ever
 // rewrites its own last position in a block nobody else reads.
+// With a window pool (window_keep > 0, the sliding-window layers' blocks) a
+// second shadow pool plays those layers: each chunk writes its positions
+// there too and reads back every position a sliding query reads (the last
+// window_keep - 1 before it), the pool sized at exactly min_window_blocks().
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,6 +39,7 @@ struct SimParams {
   int max_preemptions;
   PolicyKind policy;
   int arrival_steps;
+  int window_keep = 0;  // > 0: a window pool whose queries read this many positions back
 };
 
 // FNV-1a step over one 64-bit word; deliberately unlike the scheduler's hash.
@@ -67,6 +72,8 @@ class Sim {
  public:
   explicit Sim(const SimParams& p) : p_(p), s_(make_config(p)), rng_(p.seed) {
     kv_.assign(p.num_blocks, std::vector<uint64_t>(p.block_size, 0));
+    wkv_.assign(s_.stats().window_blocks_total, std::vector<uint64_t>(p.block_size, 0));
+    window_holders_.assign(wkv_.size(), 0);
     for (int i = 0; i < 3; ++i) prefixes_.push_back(random_tokens(uniform(0, 3 * p.block_size)));
   }
 
@@ -94,6 +101,11 @@ class Sim {
     EXPECT_GT(st.prefix_hit_tokens, 0);
     EXPECT_GT(reasons_[1], 0);
     EXPECT_EQ(padded_ > 0, p_.policy == PolicyKind::kStaticPadded);
+    if (p_.window_keep > 0) {
+      std::printf("window pool: %d blocks, at most %d in use (full pool %d)\n", st.window_blocks_total,
+                  max_window_used_, p_.num_blocks);
+      EXPECT_GT(max_window_used_, 0);
+    }
   }
 
  private:
@@ -106,6 +118,10 @@ class Sim {
     c.max_model_len = p.max_model_len;
     c.max_preemptions = p.max_preemptions;
     c.policy = loom::baselines::make_policy(p.policy, c.max_preemptions);
+    if (p.window_keep > 0) {
+      c.window_keep_tokens = p.window_keep;
+      c.window_blocks = c.min_window_blocks();
+    }
     return c;
   }
 
@@ -205,6 +221,25 @@ class Sim {
   uint64_t& slot(std::span<const BlockId> table, int pos) {
     return kv_.at(table[pos / p_.block_size]).at(pos % p_.block_size);
   }
+  uint64_t& window_slot(std::span<const BlockId> table, int pos) {
+    const BlockId b = table[pos / p_.block_size];
+    EXPECT_GE(b, 0) << "window block of pos " << pos << " dropped but still read";
+    return wkv_.at(std::max(b, 0)).at(pos % p_.block_size);
+  }
+  // The first position a chunk starting at start_pos reads in the window pool.
+  int first_window_pos(int start_pos) const { return std::max(0, start_pos - p_.window_keep + 1); }
+
+  // What the sliding layers read and write for a chunk [start, end) of m.
+  void window_read_write(const ScheduledSeq& seq, const std::vector<uint64_t>& fp) {
+    if (p_.window_keep == 0) {
+      EXPECT_TRUE(seq.window_block_table.empty());
+      return;
+    }
+    ASSERT_EQ(seq.window_block_table.size(), seq.block_table.size());
+    for (int pos = first_window_pos(seq.start_pos); pos < seq.start_pos; ++pos)
+      ASSERT_EQ(window_slot(seq.window_block_table, pos), fp[pos]) << "window KV of " << seq.id << " pos " << pos;
+    for (int pos = seq.start_pos; pos < seq.end_pos(); ++pos) window_slot(seq.window_block_table, pos) = fp[pos];
+  }
 
   void finish(RequestId id, FinishReason reason, int num_generated) {
     ASSERT_TRUE(live_.contains(id)) << "request " << id << " finished twice or never existed";
@@ -252,9 +287,11 @@ class Sim {
     std::vector<int> rows;
     for (const CopyOnWrite& c : plan.copies) {
       ASSERT_NE(c.src, c.dst);
-      kv_.at(c.dst) = kv_.at(c.src);
+      ASSERT_TRUE(!c.window || p_.window_keep > 0);
+      auto& pool = c.window ? wkv_ : kv_;
+      pool.at(c.dst) = pool.at(c.src);
       ++copies_;
-      EXPECT_EQ(s_.kv().pool().refcount(c.dst), 1);
+      EXPECT_EQ((c.window ? *s_.kv().window_pool() : s_.kv().pool()).refcount(c.dst), 1);
     }
     for (const ScheduledSeq& seq : plan.seqs) {
       ASSERT_TRUE(ids.insert(seq.id).second) << "request planned twice in one step";
@@ -289,6 +326,8 @@ class Sim {
       }
       for (int pos = seq.start_pos; pos < seq.end_pos(); ++pos)
         slot(seq.block_table, pos) = m.fp[pos];
+      window_read_write(seq, m.fp);
+      if (::testing::Test::HasFatalFailure()) return;
       tokens += seq.num_tokens();
     }
     EXPECT_LE(tokens, p_.max_tokens);
@@ -317,6 +356,13 @@ class Sim {
       ASSERT_EQ(slot(seq.block_table, pos), g.fp[pos]) << "ghost " << seq.id << " pos " << pos;
     }
     slot(seq.block_table, seq.start_pos) = g.fp[seq.start_pos];
+    if (p_.window_keep > 0) {
+      const BlockId wown = seq.window_block_table.at(seq.start_pos / p_.block_size);
+      ASSERT_GE(wown, 0);
+      EXPECT_EQ(s_.kv().window_pool()->refcount(wown), 1) << "padding rewrites a shared window block";
+      EXPECT_FALSE(s_.kv().window_pool()->is_cached(wown)) << "padding rewrites a cached window block";
+    }
+    window_read_write(seq, g.fp);
     ++padded_;
   }
 
@@ -376,8 +422,10 @@ class Sim {
       for (int pos = 0; pos < m.computed; ++pos) {
         ASSERT_EQ(slot(table, pos), m.fp[pos]) << "KV of request " << id << " overwritten";
       }
+      check_window_table(id, m.computed, m.fp);
     }
     check_ghosts(holders, running);
+    check_window_pool();
     const BlockPool& pool = s_.kv().pool();
     int free = 0;
     for (BlockId b = 0; b < p_.num_blocks; ++b) {
@@ -411,11 +459,44 @@ class Sim {
       auto table = s_.kv().block_table(it->first);
       EXPECT_EQ(static_cast<int>(table.size()), (g.computed + p_.block_size - 1) / p_.block_size);
       for (BlockId b : table) ++holders.at(b);
+      for (BlockId b : s_.kv().window_block_table(it->first))
+        if (b >= 0) ++window_holders_.at(b);
       // Its KV is read back at each padding step (after that step's copies:
       // a fresh ghost's private block is only filled then).
       ++it;
     }
     EXPECT_EQ(padding.size(), ghosts_.size()) << "a padding row the sim never saw finish";
+  }
+
+  // A running request's window table: live, holding its KV, from the block of
+  // the first position a chunk at computed - 1 reads (a padding row's);
+  // dropped from a block earlier than that of a chunk at computed.
+  void check_window_table(RequestId id, int computed, const std::vector<uint64_t>& fp) {
+    auto w = s_.kv().window_block_table(id);
+    if (p_.window_keep == 0) {
+      EXPECT_TRUE(w.empty());
+      return;
+    }
+    ASSERT_EQ(w.size(), s_.kv().block_table(id).size());
+    const int first_live = first_window_pos(std::max(0, computed - 1)) / p_.block_size;
+    const int last_dropped = first_window_pos(computed) / p_.block_size - 2;
+    for (int i = 0; i < static_cast<int>(w.size()); ++i) {
+      if (i >= first_live) EXPECT_GE(w[i], 0) << "request " << id << " window block " << i << " dropped too early";
+      if (i <= last_dropped) EXPECT_EQ(w[i], -1) << "request " << id << " window block " << i << " kept";
+      if (w[i] >= 0) ++window_holders_.at(w[i]);
+    }
+    for (int pos = first_window_pos(std::max(0, computed - 1)); pos < computed; ++pos)
+      ASSERT_EQ(window_slot(w, pos), fp[pos]) << "window KV of request " << id << " overwritten";
+  }
+
+  // Refcounts equal the holders counted above; never more in use than the bound.
+  void check_window_pool() {
+    if (p_.window_keep == 0) return;
+    const BlockPool& pool = *s_.kv().window_pool();
+    for (BlockId b = 0; b < pool.num_blocks(); ++b)
+      EXPECT_EQ(pool.refcount(b), window_holders_[b]) << "window block " << b << " leaked or double-freed";
+    max_window_used_ = std::max(max_window_used_, pool.num_used());
+    window_holders_.assign(pool.num_blocks(), 0);
   }
 
   // The static policy admits its whole batch even past the step's token
@@ -465,6 +546,9 @@ class Sim {
   Scheduler s_;
   std::mt19937_64 rng_;
   std::vector<std::vector<uint64_t>> kv_;  // [block][slot] prefix fingerprints
+  std::vector<std::vector<uint64_t>> wkv_;  // the same for the window pool
+  std::vector<int> window_holders_;  // per window block, counted by check_invariants()
+  int max_window_used_ = 0;
   std::vector<std::vector<TokenId>> prefixes_;
   std::map<RequestId, ModelRequest> live_;
   std::map<RequestId, ModelRequest> ghosts_;  // finished, still padding rows
@@ -503,7 +587,16 @@ INSTANTIATE_TEST_SUITE_P(
         SimParams{7, 10, 4, 4, 12, 64, 2, kStatic, 1500},
         SimParams{8, 20, 16, 8, 32, 200, 2, kCont, 1500},
         SimParams{9, 10, 4, 4, 12, 64, 2, kPadded, 1500},
-        SimParams{10, 24, 2, 6, 16, 48, 1, kPadded, 1500}),
+        SimParams{10, 24, 2, 6, 16, 48, 1, kPadded, 1500},
+        // With a window pool (the sliding-window layers' blocks): short windows
+        // so sequences outgrow them, every policy, block sizes 1 to 8.
+        SimParams{11, 32, 4, 4, 16, 96, 2, kCont, 1500, 9},
+        SimParams{12, 12, 4, 6, 24, 40, 1, kCont, 1500, 6},
+        SimParams{13, 40, 8, 8, 64, 160, 3, kCont, 1500, 20},
+        SimParams{14, 24, 1, 3, 8, 48, 2, kCont, 1500, 5},
+        SimParams{15, 20, 4, 4, 12, 64, 2, kStatic, 1500, 7},
+        SimParams{16, 20, 4, 4, 12, 64, 2, kPadded, 1500, 7},
+        SimParams{17, 8, 2, 3, 8, 32, 0, kCont, 1500, 3}),
     [](const ::testing::TestParamInfo<SimParams>& info) {
       return "seed" + std::to_string(info.param.seed);
     });
