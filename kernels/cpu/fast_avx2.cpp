@@ -55,7 +55,7 @@ void tile(const Job& job, int64_t g, int h, int64_t t0, int nrows) {
   for (int64_t b = 0; b < job.nb; ++b) {
     const uint8_t* wb = wg + b * job.block_bytes;
     _mm_prefetch(reinterpret_cast<const char*>(wb + 4 * job.block_bytes), _MM_HINT_T0);
-    const __m256 d = _mm256_loadu_ps(reinterpret_cast<const float*>(wb + qbytes) + 8 * h);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + qbytes + 16 * h)));
     if constexpr (!Q8) {
       __m256i lo[4], hi[4];
       for (int j = 0; j < 4; ++j) {
@@ -75,7 +75,7 @@ void tile(const Job& job, int64_t g, int h, int64_t t0, int nrows) {
         if (job.zero) s32 = _mm256_sub_epi32(s32, _mm256_set1_epi32(job.zero * a[t].sum[b]));
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(d, _mm256_set1_ps(a[t].d[b])), acc[t]);
         if (job.has_min) {
-          const __m256 m = _mm256_loadu_ps(reinterpret_cast<const float*>(wb + qbytes) + 16 + 8 * h);
+          const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + qbytes + 32 + 16 * h)));
           acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(a[t].s[b]), acc[t]);
         }
       }

@@ -50,7 +50,7 @@ void tile(const Job& job, int64_t g, int64_t t0, __mmask16 rows_mask) {
     _mm_prefetch(reinterpret_cast<const char*>(wb + 4 * job.block_bytes + 128), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(wb + 4 * job.block_bytes + 192), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(wb + 4 * job.block_bytes + 256), _MM_HINT_T0);
-    const __m512 d = _mm512_loadu_ps(reinterpret_cast<const float*>(wb + qbytes));
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + qbytes)));
     __m512i w[8];
     int off[8];
     for (int j = 0; j < nchunks; ++j) {
@@ -76,7 +76,7 @@ void tile(const Job& job, int64_t g, int64_t t0, __mmask16 rows_mask) {
       const __m512i s32 = _mm512_add_epi32(s0, s1);
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s32), _mm512_mul_ps(d, _mm512_set1_ps(a[t].d[b])), acc[t]);
       if (!Q8 && job.has_min) {
-        const __m512 m = _mm512_loadu_ps(reinterpret_cast<const float*>(wb + qbytes) + 16);
+        const __m512 m = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + qbytes + 32)));
         acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a[t].s[b]), acc[t]);
       }
     }

@@ -59,7 +59,7 @@ PackedWeights pack_weights(const WeightView& w) {
   p.groups = (w.rows + kFastRows - 1) / kFastRows;
   const bool q8 = w.type == GgmlType::Q8_0;
   const size_t qbytes = q8 ? 512 : 256;
-  p.block_bytes = qbytes + 64 + (w.type == GgmlType::Q4_1 ? 64 : 0);
+  p.block_bytes = qbytes + 32 + (w.type == GgmlType::Q4_1 ? 32 : 0);
   const int64_t nb = w.cols / 32;
   p.group_bytes = p.block_bytes * size_t(nb);
   const size_t total = (p.bytes() + 63) & ~size_t{63};
@@ -73,20 +73,20 @@ PackedWeights pack_weights(const WeightView& w) {
     const int lane = int(r % kFastRows);
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* dst = p.data.get() + g * p.group_bytes + b * p.block_bytes;
-      float* d = reinterpret_cast<float*>(dst + qbytes);
+      auto* d = reinterpret_cast<uint16_t*>(dst + qbytes);  // fp16 bits, as in the GGUF blocks
       if (w.type == GgmlType::Q4_0) {
         const auto& blk = reinterpret_cast<const BlockQ4_0*>(row)[b];
         for (int j = 0; j < 4; ++j) std::memcpy(dst + 64 * j + 4 * lane, blk.qs + 4 * j, 4);
-        d[lane] = half_to_float(blk.d);
+        d[lane] = blk.d;
       } else if (w.type == GgmlType::Q4_1) {
         const auto& blk = reinterpret_cast<const BlockQ4_1*>(row)[b];
         for (int j = 0; j < 4; ++j) std::memcpy(dst + 64 * j + 4 * lane, blk.qs + 4 * j, 4);
-        d[lane] = half_to_float(blk.d);
-        d[16 + lane] = half_to_float(blk.m);
+        d[lane] = blk.d;
+        d[16 + lane] = blk.m;
       } else {
         const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
         for (int j = 0; j < 8; ++j) std::memcpy(dst + 64 * j + 4 * lane, blk.qs + 4 * j, 4);
-        d[lane] = half_to_float(blk.d);
+        d[lane] = blk.d;
       }
     }
   }

@@ -1,5 +1,6 @@
 // "fast" numerics: y = W x over weights repacked once at load time into an
-// interleaved layout (16 rows' 32-element blocks side by side, fp32 scales),
+// interleaved layout (16 rows' 32-element blocks side by side, their scales
+// gathered into one vector load),
 // with activations quantized once per token to int8 blocks (fp32 scale and
 // sum). Sums are reordered freely: results are close to, not bit-equal with,
 // matmul() (the llama.cpp order). Types: Q4_0, Q4_1, Q8_0.
@@ -23,9 +24,13 @@ inline constexpr int kFastRows = 16;
 // 32-column block b, in order:
 //  Q4_0/Q4_1: 4 chunks of 64 bytes; chunk j holds, for row r at 4r, the
 //    row's qs[4j..4j+3] (low nibbles: elements 4j..4j+3, high: 16+4j..);
-//    then d[16] fp32; Q4_1 also m[16] fp32. x = d*q + m (Q4_0: d*(q-8)).
+//    then d[16] fp16; Q4_1 also m[16] fp16. x = d*q + m (Q4_0: d*(q-8)).
 //  Q8_0: 8 chunks of 64 bytes; chunk j holds row r's q[4j..4j+3] (int8) at
-//    4r; then d[16] fp32.
+//    4r; then d[16] fp16.
+// Scales stay fp16 (one vcvtph2ps per block): decode streams the weights and
+// is bound by memory bandwidth, and fp32 scales would add 10-20% bytes
+// (Q4_1: 384 instead of 320 bytes per 16x32 block). So the packed matrix has
+// exactly the GGUF tensor's size.
 struct PackedWeights {
   GgmlType type;
   int64_t rows = 0, cols = 0;

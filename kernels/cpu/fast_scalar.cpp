@@ -1,10 +1,12 @@
 // Plain reference of the fast layout (fast_kernels.h): the SIMD kernels are
-// tested against it and against float64.
+// tested against it (same bits: exact integer block sums, then the same two
+// fmas per block) and against float64.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/fast_kernels.h"
+#include "kernels/cpu/quant_blocks.h"
 
 namespace loom::fast::scalar {
 
@@ -60,13 +62,19 @@ void gemm(const Job& job, int64_t g0, int64_t g1) {
                 isum[r] += static_cast<int8_t>(wb[64 * j + 4 * r + i]) * y[4 * j + i];
         }
         const size_t qbytes = job.kind == Job::kQ4 ? 256 : 512;
-        float d[16], m[16] = {};
-        std::memcpy(d, wb + qbytes, sizeof d);
-        if (job.has_min) std::memcpy(m, wb + qbytes + 64, sizeof m);
+        uint16_t dh[16], mh[16] = {};
+        std::memcpy(dh, wb + qbytes, sizeof dh);
+        if (job.has_min) std::memcpy(mh, wb + qbytes + 32, sizeof mh);
+        float d[16], m[16];
+        for (int r = 0; r < 16; ++r) {
+          d[r] = half_to_float(dh[r]);
+          m[r] = half_to_float(mh[r]);
+        }
         for (int r = 0; r < 16; ++r) {
           const int32_t is = isum[r] - job.zero * asum[b];
-          acc[r] += d[r] * ad[b] * static_cast<float>(is);
-          if (job.has_min) acc[r] += m[r] * as[b];
+          // The SIMD kernels' two fmas, so every ISA gives the same bits.
+          acc[r] = std::fma(static_cast<float>(is), d[r] * ad[b], acc[r]);
+          if (job.has_min) acc[r] = std::fma(m[r], as[b], acc[r]);
         }
       }
       for (int r = 0; r < nrows; ++r) job.y[t * job.ldy + g * 16 + r] = acc[r];
