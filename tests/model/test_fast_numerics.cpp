@@ -45,19 +45,28 @@ constexpr size_t kGreedyTokens = 32;
 constexpr double kIssueTop1 = 0.99;  // issue 16's figures, printed beside ours
 constexpr float kIssueNearTie = 0.05f;
 
-const ModelReference& reference() {
-  static const ModelReference ref = load_model_reference();
-  return ref;
+const ModelReference& reference(const std::string& name = "smollm2") {
+  static const ModelReference smollm2 = load_model_reference("smollm2");
+  if (name == "smollm2") return smollm2;
+  static const ModelReference gemma3 = load_model_reference("gemma3");
+  return gemma3;
+}
+
+std::unique_ptr<CpuModel> load_fast(const std::string& path) {
+  if (!std::filesystem::exists(path)) return nullptr;
+  CpuModelOptions options;
+  options.max_context = 2048;
+  options.numerics = Numerics::kFast;
+  return CpuModel::load(path, options);
 }
 
 CpuModel* fast_model() {
-  static std::unique_ptr<CpuModel> model = [] {
-    if (!std::filesystem::exists(model_path())) return std::unique_ptr<CpuModel>();
-    CpuModelOptions options;
-    options.max_context = 2048;
-    options.numerics = Numerics::kFast;
-    return CpuModel::load(model_path(), options);
-  }();
+  static std::unique_ptr<CpuModel> model = load_fast(model_path());
+  return model.get();
+}
+
+CpuModel* fast_gemma_model() {
+  static std::unique_ptr<CpuModel> model = load_fast(gemma_model_path());
   return model.get();
 }
 
@@ -101,15 +110,13 @@ TEST(FastNumerics, ModelsReportTheirMode) {
   EXPECT_GT(fast->packed_bytes(), exact->weight_bytes() / 2);  // every SmolLM2 matrix is Q4_1 or Q8_0
 }
 
-TEST(FastNumerics, TopOneAgreementAndPerplexityMatchExact) {
-  LOOM_REQUIRE_MODEL(exact);
-  CpuModel* fast = fast_model();
+void check_teacher_forced(CpuModel* exact, CpuModel* fast, const ModelReference& ref, double max_ppl_change) {
   ASSERT_NE(fast, nullptr);
   const int64_t n_vocab = exact->config().n_vocab;
   int64_t positions = 0, agree = 0, predictions = 0;
   double nll_exact = 0, nll_fast = 0, variant_mean = 0;
-  for (size_t t = 0; t < reference().texts.size(); ++t) {
-    const auto& tokens = reference().texts[t].tokens;
+  for (size_t t = 0; t < ref.texts.size(); ++t) {
+    const auto& tokens = ref.texts[t].tokens;
     SingleSequence se(*exact), sf(*fast);
     const std::vector<float> le = se.feed(tokens, LogitsWanted::kAll), lf = sf.feed(tokens, LogitsWanted::kAll);
     int64_t text_agree = 0;
@@ -123,12 +130,12 @@ TEST(FastNumerics, TopOneAgreementAndPerplexityMatchExact) {
     }
     const auto n = static_cast<double>(tokens.size() - 1);
     std::printf("text %zu (%zu tokens): top-1 agreement %.2f%% (llama.cpp flash-attn vs default %.2f%%), perplexity exact %.4f, fast %.4f (%+.3f%%)\n", t,
-                tokens.size(), 100.0 * text_agree / tokens.size(), 100 * reference().variant[t].top1_agreement, std::exp(te / n), std::exp(tf / n),
+                tokens.size(), 100.0 * text_agree / tokens.size(), 100 * ref.variant[t].top1_agreement, std::exp(te / n), std::exp(tf / n),
                 100 * (std::exp((tf - te) / n) - 1));
-    const double variant = reference().variant[t].top1_agreement;
+    const double variant = ref.variant[t].top1_agreement;
     EXPECT_GE(static_cast<double>(text_agree) / tokens.size(), variant - kTop1BelowVariantPerText) << "text " << t;
     EXPECT_LE(std::fabs(std::exp((tf - te) / n) - 1), kMaxPerplexityChangePerText) << "text " << t;
-    variant_mean += variant / reference().texts.size();
+    variant_mean += variant / ref.texts.size();
     positions += static_cast<int64_t>(tokens.size());
     agree += text_agree;
     nll_exact += te;
@@ -141,7 +148,26 @@ TEST(FastNumerics, TopOneAgreementAndPerplexityMatchExact) {
               100 * agreement, static_cast<long long>(positions), ppl_e, ppl_f, 100 * (ppl_f / ppl_e - 1));
   std::printf("issue 16's top-1 figure (%.0f%%): %s\n", 100 * kIssueTop1, agreement >= kIssueTop1 ? "met" : "not met");
   EXPECT_GE(agreement, variant_mean - kTop1BelowVariantOverall);
-  EXPECT_LE(std::fabs(ppl_f / ppl_e - 1), kMaxPerplexityChange);
+  EXPECT_LE(std::fabs(ppl_f / ppl_e - 1), max_ppl_change);
+}
+
+TEST(FastNumerics, TopOneAgreementAndPerplexityMatchExact) {
+  LOOM_REQUIRE_MODEL(exact);
+  check_teacher_forced(exact, fast_model(), reference(), kMaxPerplexityChange);
+}
+
+// Gemma 3's Q4_K/Q6_K matrices keep the exact kernels; its Q8_0 matrices
+// (the 262144-row output) take the fast ones. Measured: top-1 agreement
+// 92.1-96.3% per text (95.4% overall; llama.cpp's variant 92.6-96.8%),
+// perplexity -1.2% .. +0.5% per text, -0.54% overall (lower: the fp32
+// activation scales), so the bar there is the 1% of test_llama_reference's
+// sum-order-noise bar.
+TEST(FastNumerics, Gemma3TopOneAgreementAndPerplexityMatchExact) {
+  LOOM_REQUIRE_GEMMA_MODEL(exact);
+  CpuModel* fast = fast_gemma_model();
+  ASSERT_NE(fast, nullptr);
+  EXPECT_GT(fast->packed_bytes(), 0u);
+  check_teacher_forced(exact, fast, reference("gemma3"), 0.01);
 }
 
 TEST(FastNumerics, GreedyOutputsMatchExactUpToNearTies) {
