@@ -12,10 +12,9 @@
 namespace loom::fast::avx2 {
 namespace {
 
+// 4 activation bytes to every lane, as one vbroadcastss from memory.
 inline __m256i bcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
+  return _mm256_castps_si256(_mm256_broadcast_ss(reinterpret_cast<const float*>(p)));
 }
 
 struct Act {
@@ -42,8 +41,10 @@ inline void store_rows(float* dst, __m256 v, int n) {
 }
 
 // One tile: rows [8h, 8h+8) of group g, tokens [t0, t0+NT).
-template <int NT, bool Q8>
+// Kind: 0 Q4_0 (zero 8), 1 Q4_1 (mins), 2 Q8_0.
+template <int NT, int Kind>
 void tile(const Job& job, int64_t g, int h, int64_t t0, int nrows) {
+  constexpr bool Q8 = Kind == 2, kMin = Kind == 1, kZero = Kind == 0;
   const uint8_t* wg = job.w + g * job.group_bytes;
   const size_t qbytes = Q8 ? 512 : 256;
   const __m256i ones = _mm256_set1_epi16(1);
@@ -72,9 +73,9 @@ void tile(const Job& job, int64_t g, int h, int64_t t0, int nrows) {
           s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[j], bcast4(y + 16 + 4 * j)));
         }
         __m256i s32 = _mm256_madd_epi16(s16, ones);
-        if (job.zero) s32 = _mm256_sub_epi32(s32, _mm256_set1_epi32(job.zero * a[t].sum[b]));
+        if constexpr (kZero) s32 = _mm256_sub_epi32(s32, _mm256_slli_epi32(_mm256_set1_epi32(a[t].sum[b]), 3));
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), _mm256_mul_ps(d, _mm256_set1_ps(a[t].d[b])), acc[t]);
-        if (job.has_min) {
+        if constexpr (kMin) {
           const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + qbytes + 32 + 16 * h)));
           acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(a[t].s[b]), acc[t]);
         }
@@ -95,7 +96,7 @@ void tile(const Job& job, int64_t g, int h, int64_t t0, int nrows) {
   for (int t = 0; t < NT; ++t) store_rows(job.y + (t0 + t) * job.ldy + g * 16 + 8 * h, acc[t], nrows);
 }
 
-template <bool Q8>
+template <int Kind>
 void gemm_t(const Job& job, int64_t g0, int64_t g1) {
   constexpr int kNT = 4;
   for (int64_t g = g0; g < g1; ++g) {
@@ -103,11 +104,11 @@ void gemm_t(const Job& job, int64_t g0, int64_t g1) {
       const int nrows = static_cast<int>(std::min<int64_t>(8, job.rows - g * 16 - 8 * h));
       if (nrows <= 0) break;
       int64_t t = 0;
-      for (; t + kNT <= job.n_tokens; t += kNT) tile<kNT, Q8>(job, g, h, t, nrows);
+      for (; t + kNT <= job.n_tokens; t += kNT) tile<kNT, Kind>(job, g, h, t, nrows);
       switch (job.n_tokens - t) {
-        case 3: tile<3, Q8>(job, g, h, t, nrows); break;
-        case 2: tile<2, Q8>(job, g, h, t, nrows); break;
-        case 1: tile<1, Q8>(job, g, h, t, nrows); break;
+        case 3: tile<3, Kind>(job, g, h, t, nrows); break;
+        case 2: tile<2, Kind>(job, g, h, t, nrows); break;
+        case 1: tile<1, Kind>(job, g, h, t, nrows); break;
         default: break;
       }
     }
@@ -118,9 +119,11 @@ void gemm_t(const Job& job, int64_t g0, int64_t g1) {
 
 void gemm(const Job& job, int64_t g0, int64_t g1) {
   if (job.kind == Job::kQ8)
-    gemm_t<true>(job, g0, g1);
+    gemm_t<2>(job, g0, g1);
+  else if (job.has_min)
+    gemm_t<1>(job, g0, g1);
   else
-    gemm_t<false>(job, g0, g1);
+    gemm_t<0>(job, g0, g1);
 }
 
 void quantize(const float* x, uint8_t* dst, int64_t nb) {

@@ -12,10 +12,9 @@
 namespace loom::fast::avx512 {
 namespace {
 
+// 4 activation bytes to every lane, as one broadcast from memory.
 inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
+  return _mm512_castps_si512(_mm512_broadcastss_ps(_mm_load_ss(reinterpret_cast<const float*>(p))));
 }
 
 struct Act {
@@ -31,12 +30,14 @@ inline Act act_row(const Job& job, int64_t t) {
   return {reinterpret_cast<const int8_t*>(a), d, d + job.nb, reinterpret_cast<const int32_t*>(d + 2 * job.nb)};
 }
 
-template <int NT, bool Q8>
+// Kind: 0 Q4_0 (zero 8), 1 Q4_1 (mins), 2 Q8_0 (zero 128 after the flip).
+template <int NT, int Kind>
 void tile(const Job& job, int64_t g, int64_t t0, __mmask16 rows_mask) {
+  constexpr bool Q8 = Kind == 2, kMin = Kind == 1;
   const uint8_t* wg = job.w + g * job.group_bytes;
   constexpr size_t qbytes = Q8 ? 512 : 256;
   constexpr int nchunks = Q8 ? 8 : 4;
-  const int zero = Q8 ? 128 : job.zero;
+  constexpr int zero = Q8 ? 128 : Kind == 0 ? 8 : 0;
   const __m512i mask4 = _mm512_set1_epi8(0x0F);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   Act a[NT];
@@ -75,7 +76,7 @@ void tile(const Job& job, int64_t g, int64_t t0, __mmask16 rows_mask) {
       }
       const __m512i s32 = _mm512_add_epi32(s0, s1);
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s32), _mm512_mul_ps(d, _mm512_set1_ps(a[t].d[b])), acc[t]);
-      if (!Q8 && job.has_min) {
+      if constexpr (kMin) {
         const __m512 m = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + qbytes + 32)));
         acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a[t].s[b]), acc[t]);
       }
@@ -84,22 +85,22 @@ void tile(const Job& job, int64_t g, int64_t t0, __mmask16 rows_mask) {
   for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(job.y + (t0 + t) * job.ldy + g * 16, rows_mask, acc[t]);
 }
 
-template <bool Q8>
+template <int Kind>
 void gemm_t(const Job& job, int64_t g0, int64_t g1) {
   constexpr int kNT = 8;
   for (int64_t g = g0; g < g1; ++g) {
     const int nrows = static_cast<int>(std::min<int64_t>(16, job.rows - g * 16));
     const __mmask16 m = static_cast<__mmask16>((1u << nrows) - 1);
     int64_t t = 0;
-    for (; t + kNT <= job.n_tokens; t += kNT) tile<kNT, Q8>(job, g, t, m);
+    for (; t + kNT <= job.n_tokens; t += kNT) tile<kNT, Kind>(job, g, t, m);
     switch (job.n_tokens - t) {
-      case 7: tile<7, Q8>(job, g, t, m); break;
-      case 6: tile<6, Q8>(job, g, t, m); break;
-      case 5: tile<5, Q8>(job, g, t, m); break;
-      case 4: tile<4, Q8>(job, g, t, m); break;
-      case 3: tile<3, Q8>(job, g, t, m); break;
-      case 2: tile<2, Q8>(job, g, t, m); break;
-      case 1: tile<1, Q8>(job, g, t, m); break;
+      case 7: tile<7, Kind>(job, g, t, m); break;
+      case 6: tile<6, Kind>(job, g, t, m); break;
+      case 5: tile<5, Kind>(job, g, t, m); break;
+      case 4: tile<4, Kind>(job, g, t, m); break;
+      case 3: tile<3, Kind>(job, g, t, m); break;
+      case 2: tile<2, Kind>(job, g, t, m); break;
+      case 1: tile<1, Kind>(job, g, t, m); break;
       default: break;
     }
   }
@@ -109,9 +110,11 @@ void gemm_t(const Job& job, int64_t g0, int64_t g1) {
 
 void gemm(const Job& job, int64_t g0, int64_t g1) {
   if (job.kind == Job::kQ8)
-    gemm_t<true>(job, g0, g1);
+    gemm_t<2>(job, g0, g1);
+  else if (job.has_min)
+    gemm_t<1>(job, g0, g1);
   else
-    gemm_t<false>(job, g0, g1);
+    gemm_t<0>(job, g0, g1);
 }
 
 // Same bytes as avx2::quantize (and the scalar one).
