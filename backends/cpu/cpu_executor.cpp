@@ -7,7 +7,11 @@ namespace loom {
 
 CpuExecutor::CpuExecutor(CpuModel& model) : model_(model) {}
 
-void CpuExecutor::copy_block(int32_t src, int32_t dst) { model_.kv_cache().copy_block(src, dst); }
+void CpuExecutor::copy_block(int32_t src, int32_t dst, bool window) { model_.kv_cache().copy_block(src, dst, window); }
+
+int32_t CpuExecutor::window_keep_tokens() const {
+  return model_.kv_cache().num_window_blocks() > 0 ? cpu_window_keep_tokens(model_.config()) : 0;
+}
 
 double log_softmax_at(std::span<const float> logits, int32_t target) {
   float max_logit = logits[0];
@@ -19,7 +23,7 @@ double log_softmax_at(std::span<const float> logits, int32_t target) {
 
 std::vector<sampling::SampleResult> CpuExecutor::execute(const sched::StepPlan& plan,
                                                          std::span<const RowSampling> rows) {
-  for (const auto& copy : plan.copies) copy_block(copy.src, copy.dst);
+  for (const auto& copy : plan.copies) copy_block(copy.src, copy.dst, copy.window);
   std::vector<SequenceChunk> chunks;
   // Per chunk: its first logits row in logits_, and how many it has.
   std::vector<int64_t> first_row(plan.seqs.size(), 0);
@@ -32,7 +36,7 @@ std::vector<sampling::SampleResult> CpuExecutor::execute(const sched::StepPlan& 
     const LogitsWanted wanted = !seq.logprob_targets.empty() ? LogitsWanted::kAll
                                 : seq.sample                 ? LogitsWanted::kLast
                                                              : LogitsWanted::kNone;
-    chunks.push_back(SequenceChunk{seq.tokens, seq.start_pos, seq.block_table, wanted});
+    chunks.push_back(SequenceChunk{seq.tokens, seq.start_pos, seq.block_table, wanted, seq.window_block_table});
     first_row[i] = n_rows;
     n_rows += wanted == LogitsWanted::kAll ? seq.num_tokens() : wanted == LogitsWanted::kLast ? 1 : 0;
   }

@@ -20,12 +20,14 @@ class CpuExecutor final : public Executor {
   bool supports_prompt_logprobs() const override { return true; }
   std::span<const float> prompt_logprobs(size_t seq_index) const override;
   int32_t num_kv_blocks() const override { return model_.kv_cache().num_blocks(); }
+  int32_t num_window_kv_blocks() const override { return model_.kv_cache().num_window_blocks(); }
+  int32_t window_keep_tokens() const override;
   int32_t block_size() const override { return model_.kv_cache().block_size(); }
   int32_t max_batch_tokens() const override { return model_.max_batch_tokens(); }
   int32_t max_context() const override { return model_.context(); }
 
  private:
-  void copy_block(int32_t src, int32_t dst);
+  void copy_block(int32_t src, int32_t dst, bool window);
 
   CpuModel& model_;
   std::vector<float> logits_;  // [rows][n_vocab], reused across steps

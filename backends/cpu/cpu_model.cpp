@@ -49,7 +49,7 @@ std::unique_ptr<CpuModel> CpuModel::load(const std::string& path, const CpuModel
   if (block_size <= 0) throw ModelError("block_size must be positive");
   const int32_t blocks = opt.kv_blocks > 0 ? opt.kv_blocks : (m->context_ + block_size - 1) / block_size;
   if (progress) progress("allocating KV cache", 0.0);
-  m->kv_ = std::make_unique<CpuKvCache>(c, blocks, block_size, opt.kv_dtype);
+  m->kv_ = std::make_unique<CpuKvCache>(c, blocks, block_size, opt.kv_dtype, opt.window_kv_blocks);
   if (progress) progress("ready", 1.0);
   return m;
 }

@@ -24,6 +24,9 @@ struct CpuModelOptions {
   int32_t max_batch_tokens = 512;  // tokens of one forward pass
   int32_t block_size = 16;         // KV tokens per block
   int32_t kv_blocks = 0;           // 0: enough blocks for one full context
+  // > 0: the sliding-window layers' KV in a pool of its own this size
+  // (scheduler/README.md, "window pool"); kv_blocks then sizes the others'.
+  int32_t window_kv_blocks = 0;
   int32_t max_context = 0;         // 0: the model's trained context length
   KvCacheDtype kv_dtype = KvCacheDtype::kFp16;  // int8: ~1.9x the tokens per byte, small accuracy cost
   Numerics numerics = Numerics::kExact;         // fast: repacked weights, reordered sums (model_forward.h)

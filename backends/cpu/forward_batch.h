@@ -19,6 +19,9 @@ struct SequenceChunk {
   int32_t pos0 = 0;                      // tokens before pos0 are already in the cache
   std::span<const int32_t> block_table;  // physical KV blocks covering [0, pos0+size)
   LogitsWanted logits = LogitsWanted::kLast;
+  // With a KV window pool: the sliding-window layers' blocks, same length,
+  // -1 before the window (CpuKvCache::in_window_pool). Empty: block_table.
+  std::span<const int32_t> window_block_table = {};
 };
 
 // Logits rows produced by a batch: chunks in order, 0, 1 or size rows each.

@@ -28,6 +28,10 @@ int64_t ForwardSteps::begin(std::span<const SequenceChunk> batch, const CpuKvCac
     if (static_cast<int64_t>(chunk.block_table.size()) * kv.block_size() < end)
       throw ModelError("block table of " + std::to_string(chunk.block_table.size()) +
                        " blocks does not cover position " + std::to_string(end - 1));
+    if (kv.num_window_blocks() > 0 && chunk.window_block_table.size() != chunk.block_table.size())
+      throw ModelError("this KV cache has a window pool: every chunk needs a window block table as long as its "
+                       "block table (" + std::to_string(chunk.window_block_table.size()) + " vs " +
+                       std::to_string(chunk.block_table.size()) + ")");
     for (int32_t id : chunk.tokens)
       if (id < 0 || id >= c_.n_vocab)
         throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary of " +
@@ -60,8 +64,9 @@ void ForwardSteps::embed(std::span<const SequenceChunk> batch, const WeightView&
 
 void ForwardSteps::store_and_attend(std::span<const SequenceChunk> batch, CpuKvCache& kv, int32_t layer,
                                     const Attention& a) {
-  if (kv.dtype() == KvCacheDtype::kInt8) return store_and_attend_in(batch, kv.layer_int8(layer), a);
-  store_and_attend_in(batch, kv.layer(layer), a);
+  const bool window_pool = kv.in_window_pool(layer);
+  if (kv.dtype() == KvCacheDtype::kInt8) return store_and_attend_in(batch, kv.layer_int8(layer), a, window_pool);
+  store_and_attend_in(batch, kv.layer(layer), a, window_pool);
 }
 
 // Writes the batch's K/V rows into the cache (rounded to fp16 or quantized
@@ -70,13 +75,14 @@ void ForwardSteps::store_and_attend(std::span<const SequenceChunk> batch, CpuKvC
 // sequences still spreads over all threads.
 template <typename KvMut>
 void ForwardSteps::store_and_attend_in(std::span<const SequenceChunk> batch, const KvMut& kv_mut,
-                                       const Attention& at) {
+                                       const Attention& at, bool window_pool) {
   const int64_t kvd = c_.kv_dim(), qd = c_.q_dim();
+  auto table = [&](const SequenceChunk& chunk) { return window_pool ? chunk.window_block_table : chunk.block_table; };
   int64_t row = 0;
   for (const auto& chunk : batch) {
     const auto n = static_cast<int32_t>(chunk.tokens.size());
-    cpu::kv_write(kv_mut, &at.k[row * kvd], &at.v[row * kvd], n, chunk.pos0, chunk.block_table.data(),
-                  static_cast<int32_t>(chunk.block_table.size()));
+    cpu::kv_write(kv_mut, &at.k[row * kvd], &at.v[row * kvd], n, chunk.pos0, table(chunk).data(),
+                  static_cast<int32_t>(table(chunk).size()));
     row += n;
   }
   const auto kv = kv_mut.view();
@@ -89,8 +95,8 @@ void ForwardSteps::store_and_attend_in(std::span<const SequenceChunk> batch, con
     a.n_q = static_cast<int32_t>(chunk.tokens.size());
     a.n_heads = c_.n_heads;
     a.pos0 = chunk.pos0;
-    a.block_table = chunk.block_table.data();
-    a.block_table_len = static_cast<int32_t>(chunk.block_table.size());
+    a.block_table = table(chunk).data();
+    a.block_table_len = static_cast<int32_t>(table(chunk).size());
     a.scale = at.scale;
     a.out = &at.out[row * qd];
     a.window = at.window;

@@ -50,7 +50,9 @@ class ForwardSteps {
 
  private:
   template <typename KvMut>
-  void store_and_attend_in(std::span<const SequenceChunk> batch, const KvMut& kv, const Attention& a);
+  // window_pool: this layer's KV is in the window pool (the chunks' window tables).
+  void store_and_attend_in(std::span<const SequenceChunk> batch, const KvMut& kv, const Attention& a,
+                           bool window_pool);
 
   const ModelConfig& c_;
   ThreadPool* pool_;

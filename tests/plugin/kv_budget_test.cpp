@@ -180,3 +180,72 @@ TEST(KvBudget, Int8CopyOnWriteCopiesValuesAndScales) {
   }
   EXPECT_THROW(kv.copy_block(1, 5), loom::ModelError);
 }
+
+// Gemma 3 270M's cache geometry: 18 layers, every 6th global, one KV head of 256.
+loom::ModelConfig gemma_geometry() {
+  loom::ModelConfig c;
+  c.n_layers = 18;
+  c.n_kv_heads = 1;
+  c.head_dim = 256;
+  c.sliding_window = 512;
+  c.layer_is_sliding.assign(18, 1);
+  for (int l = 5; l < 18; l += 6) c.layer_is_sliding[l] = 0;
+  return c;
+}
+
+TEST(KvBudget, WindowPoolHoldsTheSlidingLayersOnly) {
+  using loom::CpuKvCache;
+  const loom::ModelConfig c = gemma_geometry();
+  // fp16, 16 tokens: 18 layers x 2 x 16 x 256 x 2 bytes; 15 of them sliding.
+  EXPECT_EQ(CpuKvCache::bytes_per_block(c, 16), 18u * 16384);
+  EXPECT_EQ(CpuKvCache::window_bytes_per_block(c, 16), 15u * 16384);
+  CpuKvCache kv(c, 10, 16, loom::KvCacheDtype::kFp16, 4);
+  EXPECT_EQ(kv.bytes(), 3u * 10 * 16384 + 15u * 4 * 16384);
+  EXPECT_TRUE(kv.in_window_pool(0));
+  EXPECT_FALSE(kv.in_window_pool(5));
+  EXPECT_EQ(kv.layer(0).num_blocks, 4);
+  EXPECT_EQ(kv.layer(5).num_blocks, 10);
+  // A window copy moves the sliding layers' block, never a global layer's.
+  const size_t block = 16 * 256;
+  kv.layer(0).k[1 * block] = 0x3C00;  // window block 1 of a sliding layer
+  kv.layer(5).k[1 * block] = 0x4000;  // block 1 of a global layer
+  kv.copy_block(1, 3, /*window=*/true);
+  EXPECT_EQ(kv.layer(0).k[3 * block], 0x3C00);
+  EXPECT_EQ(kv.layer(5).k[3 * block], 0);
+  kv.copy_block(1, 2);
+  EXPECT_EQ(kv.layer(5).k[2 * block], 0x4000);
+  EXPECT_EQ(kv.layer(0).k[2 * block], 0);
+  EXPECT_THROW(kv.copy_block(1, 4, true), loom::ModelError);  // the window pool has 4 blocks
+  EXPECT_THROW(CpuKvCache(smol_geometry(), 10, 16, loom::KvCacheDtype::kFp16, 4), loom::ModelError);
+}
+
+// The split: budget for a window per sequence first, the rest for the
+// global layers; taken only when it holds at least as many contexts.
+TEST(KvBudget, WindowSplitPaysForLongContextsOnly) {
+  const size_t all = 18 * 16384, window = 15 * 16384, global = 3 * 16384;
+  loom::KvBudget plain;
+  plain.budget_bytes = 1000 * int64_t{all};
+  plain.blocks = 1000;
+  plain.kv_bytes = plain.budget_bytes;
+  loom::KvWindowSplitInput in{plain, all, window, 200, 100000};
+  loom::KvWindowSplit s = loom::split_kv_for_window(in);
+  ASSERT_TRUE(s.use);
+  EXPECT_EQ(s.window_blocks, 200);
+  EXPECT_EQ(s.blocks, (1000 * all - 200 * window) / global);  // 5000: 5x the contexts
+  EXPECT_LE(s.kv_bytes, plain.budget_bytes);
+  // Capped at max_num_seqs full contexts: the same blocks in fewer bytes.
+  in.max_blocks = 1000;
+  s = loom::split_kv_for_window(in);
+  ASSERT_TRUE(s.use);
+  EXPECT_EQ(s.blocks, 1000);
+  EXPECT_EQ(s.kv_bytes, 1000 * int64_t{global} + 200 * int64_t{window});
+  // Windows for every sequence cost more than they free: no split.
+  in.max_blocks = 100000;
+  in.window_blocks = 1001;  // 1001 x 15 + 995 x 3 layers: fewer than the plain 1000 x 18
+  EXPECT_FALSE(loom::split_kv_for_window(in).use);
+  in.window_blocks = 2000;  // more than the whole budget
+  EXPECT_FALSE(loom::split_kv_for_window(in).use);
+  in.window_blocks = 200;
+  in.window_bytes_per_block = 0;  // no sliding layers
+  EXPECT_FALSE(loom::split_kv_for_window(in).use);
+}

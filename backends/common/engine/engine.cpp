@@ -19,6 +19,8 @@ sched::SchedulerConfig scheduler_config(const EngineConfig& c, const Executor& e
   s.max_batched_tokens = std::min(c.max_batched_tokens, ex.max_batch_tokens());
   s.max_model_len = ex.max_context();
   s.max_preemptions = c.max_preemptions;
+  s.window_blocks = ex.num_window_kv_blocks();
+  s.window_keep_tokens = ex.window_keep_tokens();
   s.policy = c.policy;
   s.validate();
   return s;

@@ -46,6 +46,10 @@ class Executor {
   virtual bool supports_prompt_logprobs() const { return false; }
   virtual std::span<const float> prompt_logprobs(size_t /*seq_index*/) const { return {}; }
   virtual int32_t num_kv_blocks() const = 0;
+  // A window pool for sliding-window layers (sched::SchedulerConfig::
+  // window_blocks, window_keep_tokens); 0: none, every layer in one pool.
+  virtual int32_t num_window_kv_blocks() const { return 0; }
+  virtual int32_t window_keep_tokens() const { return 0; }
   virtual int32_t block_size() const = 0;
   virtual int32_t max_batch_tokens() const = 0;
   virtual int32_t max_context() const = 0;

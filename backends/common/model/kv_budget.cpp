@@ -62,6 +62,24 @@ KvBudget plan_kv_cache(const KvBudgetInput& in) {
   return out;
 }
 
+KvWindowSplit split_kv_for_window(const KvWindowSplitInput& in) {
+  KvWindowSplit out;
+  if (in.window_blocks <= 0 || in.window_bytes_per_block == 0 || in.window_bytes_per_block >= in.bytes_per_block)
+    return out;
+  const auto full_bytes = static_cast<int64_t>(in.bytes_per_block - in.window_bytes_per_block);
+  const int64_t window_bytes = int64_t{in.window_blocks} * static_cast<int64_t>(in.window_bytes_per_block);
+  const int64_t left = in.plain.budget_bytes - window_bytes;
+  if (left <= 0) return out;
+  const auto blocks = static_cast<int32_t>(std::min<int64_t>(left / full_bytes, in.max_blocks));
+  const int64_t bytes = int64_t{blocks} * full_bytes + window_bytes;
+  out.use = blocks > in.plain.blocks || (blocks == in.plain.blocks && bytes < in.plain.kv_bytes);
+  if (!out.use) return out;
+  out.blocks = blocks;
+  out.window_blocks = in.window_blocks;
+  out.kv_bytes = bytes;
+  return out;
+}
+
 int64_t mem_available_bytes(const char* meminfo_path) {
   std::ifstream in(meminfo_path);
   std::string key, unit;

@@ -51,6 +51,27 @@ struct KvBudget {
 
 KvBudget plan_kv_cache(const KvBudgetInput& in);
 
+// The same budget split between two pools (models with sliding-window layers;
+// scheduler/README.md, "window pool"): window_blocks blocks of the sliding
+// layers' KV (the scheduler's minimum), the rest for the other layers'.
+struct KvWindowSplitInput {
+  KvBudget plain;                 // plan_kv_cache's one-pool plan (every layer per block)
+  size_t bytes_per_block = 0;     // every layer (plain's block)
+  size_t window_bytes_per_block = 0;  // the sliding layers' share of it
+  int32_t window_blocks = 0;      // sched::SchedulerConfig::min_window_blocks()
+  int32_t max_blocks = 0;         // max_num_seqs full contexts (plain's cap)
+};
+struct KvWindowSplit {
+  bool use = false;        // the split holds at least as many contexts in no more bytes
+  int32_t blocks = 0;      // the full-attention layers' pool
+  int32_t window_blocks = 0;
+  int64_t kv_bytes = 0;
+};
+// use is false when the split would not pay: fewer full blocks than the
+// plain plan, or as many in more bytes (small budgets, where max_num_seqs
+// windows cost more than they save).
+KvWindowSplit split_kv_for_window(const KvWindowSplitInput& in);
+
 // MemAvailable from /proc/meminfo in bytes (0 when unreadable).
 int64_t mem_available_bytes(const char* meminfo_path = "/proc/meminfo");
 

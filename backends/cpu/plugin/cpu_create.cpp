@@ -11,6 +11,7 @@
 #include "backends/common/model/kv_budget.h"
 #include "backends/common/model/model_prelude.h"
 #include "kernels/cpu/isa.h"
+#include "scheduler/scheduler.h"
 
 namespace loom::cpu_plugin {
 namespace {
@@ -59,6 +60,35 @@ KvBudget plan(const plugin::PluginConfig& config, const ModelConfig& model, int3
   return plan_kv_cache(in);
 }
 
+// A model with sliding-window layers keeps their KV in a window pool of its
+// own (scheduler/README.md) when, for the same budget, that holds at least
+// as many full contexts in no more bytes. The scheduler requires the pool to
+// hold a window for max_num_seqs sequences plus one step's tokens.
+KvWindowSplit plan_window(const plugin::PluginConfig& config, const ModelConfig& model, int32_t context,
+                          KvCacheDtype dtype, const KvBudget& plain) {
+  if (model.sliding_window <= 0) return {};
+  sched::SchedulerConfig s;
+  s.block_size = config.block_size;
+  s.max_num_seqs = config.max_num_seqs;
+  s.max_batched_tokens = config.max_batch_tokens;
+  s.window_keep_tokens = cpu_window_keep_tokens(model);
+  KvWindowSplitInput in;
+  in.plain = plain;
+  in.bytes_per_block = CpuKvCache::bytes_per_block(model, config.block_size, dtype);
+  in.window_bytes_per_block = CpuKvCache::window_bytes_per_block(model, config.block_size, dtype);
+  in.window_blocks = s.min_window_blocks();
+  in.max_blocks = (context + config.block_size - 1) / config.block_size * config.max_num_seqs;
+  return split_kv_for_window(in);
+}
+
+// The budget's figures for the stats and the start-up line, with the split applied.
+KvBudget apply_window(KvBudget kv, const KvWindowSplit& split) {
+  if (!split.use) return kv;
+  kv.blocks = split.blocks;
+  kv.kv_bytes = split.kv_bytes;
+  return kv;
+}
+
 nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::PluginConfig& config) {
   return {{"model", config.model},
           {"isa", std::string(isa_name(active_isa()))},
@@ -70,6 +100,7 @@ nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::Plugi
           {"kv_budget_bytes", kv.budget_bytes},
           {"kv_budget_source", kv.source},
           {"kv_blocks", kv.blocks},
+          {"kv_window_blocks", m.kv_cache().num_window_blocks()},
           {"kv_block_size", config.block_size},
           {"kv_cache_dtype", std::string(kv_cache_dtype_name(m.kv_cache().dtype()))},
           {"kv_bytes", kv.kv_bytes},
@@ -77,13 +108,18 @@ nlohmann::json report(const CpuModel& m, const KvBudget& kv, const plugin::Plugi
           {"mem_available_bytes", mem_available_bytes()}};
 }
 
+std::string window_note(const nlohmann::json& r) {
+  const int w = r["kv_window_blocks"].get<int>();
+  return w > 0 ? " (sliding-window layers: " + std::to_string(w) + " blocks of their own)" : "";
+}
+
 void print_report(const nlohmann::json& r) {
   std::fprintf(stderr,
-               "loom cpu: %s: weights %lld B (mmap), KV cache %s, %d blocks x %d tokens = %lld B "
+               "loom cpu: %s: weights %lld B (mmap), KV cache %s, %d blocks x %d tokens%s = %lld B "
                "(budget %lld B from %s%s), %d threads, isa %s, numerics %s, context %d\n",
                r["model"].get<std::string>().c_str(), static_cast<long long>(r["weight_bytes"].get<int64_t>()),
                r["kv_cache_dtype"].get<std::string>().c_str(), r["kv_blocks"].get<int>(),
-               r["kv_block_size"].get<int>(),
+               r["kv_block_size"].get<int>(), window_note(r).c_str(),
                static_cast<long long>(r["kv_bytes"].get<int64_t>()),
                static_cast<long long>(r["kv_budget_bytes"].get<int64_t>()),
                r["kv_budget_source"].get<std::string>().c_str(),
@@ -102,13 +138,16 @@ plugin::BackendParts create(const plugin::PluginConfig& config, bool scalar_refe
   const auto [geometry, context] = read_model_prelude(config.model, config.max_context);
   // PluginConfig validated the key (fp16 | int8); parse_kv_cache_dtype maps it.
   const KvCacheDtype dtype = parse_kv_cache_dtype(config.kv_cache_dtype);
-  const KvBudget kv = plan(config, geometry, context, dtype, numerics);
+  const KvBudget plain = plan(config, geometry, context, dtype, numerics);
+  const KvWindowSplit split = plan_window(config, geometry, context, dtype, plain);
+  const KvBudget kv = apply_window(plain, split);
 
   CpuModelOptions options;
   options.threads = config.threads;
   options.max_batch_tokens = config.max_batch_tokens;
   options.block_size = config.block_size;
   options.kv_blocks = kv.blocks;
+  options.window_kv_blocks = split.use ? split.window_blocks : 0;
   options.max_context = context;
   options.kv_dtype = dtype;
   options.numerics = numerics;
