@@ -51,9 +51,44 @@ __device__ __forceinline__ void load_kv8(const PagedKvCache& kv, int64_t off, in
 // online-softmax state for its 8 dims of all `group` heads. kInt8: the row is
 // head_dim int8 quants (8 bytes per lane) and the scores/weights take the
 // token's fp32 scales: s = scale_k * sum(q * kq), acc += (p * scale_v) * vq.
+// Which keys one launch row attends: its sequence's table, the keys
+// [lo, table.len) (lo > 0 under a sliding window), and whether the row's
+// mapping is consistent (a bad one poisons the row's output).
+struct RowKeys {
+  SeqTable seq;
+  int lo;
+  bool ok;
+};
+
+// Row b of the launch: sequence b (position kv_len[b] - 1) or, with a row
+// mapping, sequence row_seq[b] up to position row_pos[b].
+struct RowMapping {
+  const int32_t* row_seq;
+  const int32_t* row_pos;
+  int n_table_seqs;
+  int window;
+};
+
+__device__ __forceinline__ RowKeys row_keys(const PagedKvCache& kv, const RowMapping& rm, int b) {
+  RowKeys r;
+  bool ok = true;
+  if (rm.row_seq) {
+    const int s = rm.row_seq[b];
+    ok = s >= 0 && s < rm.n_table_seqs;
+    const int32_t begin = ok ? kv.block_indptr[s] : 0;
+    r.seq = {kv.block_indices + begin, ok ? kv.block_indptr[s + 1] - begin : 0, ok ? rm.row_pos[b] + 1 : 0};
+  } else {
+    r.seq = seq_table(kv, b);
+  }
+  r.ok = ok && seq_table_ok(r.seq, kv.block_size);
+  const int pos = r.seq.len - 1;
+  r.lo = r.ok && rm.window > 0 && pos >= rm.window ? pos - rm.window + 1 : 0;
+  return r;
+}
+
 template <int kHeadDim, bool kInt8>
-__global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ q, int n_heads,
-                                    float scale_log2, int split_len, int n_splits,
+__global__ void decode_split_kernel(PagedKvCache kv, RowMapping rm, const __half* __restrict__ q,
+                                    int n_heads, float scale_log2, int split_len, int n_splits,
                                     __half* __restrict__ out, float* __restrict__ part_acc,
                                     float2* __restrict__ part_ml) {
   constexpr int kLanesPerRow = kHeadDim / 8;
@@ -65,12 +100,14 @@ __global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ 
 
   const int split = blockIdx.x, kv_head = blockIdx.y, b = blockIdx.z;
   const int group = n_heads / kv.n_kv_heads;
-  const SeqTable seq = seq_table(kv, b);
-  const int begin = split * split_len;
-  const bool table_ok = seq_table_ok(seq, kv.block_size) &&
-                        static_cast<int64_t>(seq.len) <= static_cast<int64_t>(split_len) * n_splits;
-  if (table_ok && begin >= seq.len) return;  // nothing to do; the reduction skips this split
-  const int end = table_ok ? min(seq.len, begin + split_len) : begin;
+  const RowKeys rk = row_keys(kv, rm, b);
+  const SeqTable& seq = rk.seq;
+  const int split_begin = split * split_len;
+  const bool table_ok = rk.ok && static_cast<int64_t>(seq.len) <= static_cast<int64_t>(split_len) * n_splits;
+  // Nothing to do (past the end, or wholly before the window); the reduction skips this split.
+  if (table_ok && (split_begin >= seq.len || split_begin + split_len <= rk.lo)) return;
+  const int begin = max(split_begin, rk.lo);
+  const int end = table_ok ? min(seq.len, split_begin + split_len) : begin;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int dim0 = (lane % kLanesPerRow) * 8;
@@ -181,24 +218,24 @@ __global__ void decode_split_kernel(PagedKvCache kv, const __half* __restrict__ 
 
 // Combines the splits of one (sequence, head): grid (n_heads, batch), one
 // thread per dim.
-__global__ void decode_reduce_kernel(PagedKvCache kv, int n_heads, int split_len, int n_splits,
-                                     const float* __restrict__ part_acc,
+__global__ void decode_reduce_kernel(PagedKvCache kv, RowMapping rm, int n_heads, int split_len,
+                                     int n_splits, const float* __restrict__ part_acc,
                                      const float2* __restrict__ part_ml, __half* __restrict__ out) {
   const int head_dim = kv.head_dim, d = threadIdx.x;
   const int b = blockIdx.y;
   const int64_t head = static_cast<int64_t>(b) * n_heads + blockIdx.x;
-  const SeqTable seq = seq_table(kv, b);
-  bool bad = !seq_table_ok(seq, kv.block_size) ||
-             static_cast<int64_t>(seq.len) > static_cast<int64_t>(split_len) * n_splits;
-  const int used = bad ? 0 : (seq.len + split_len - 1) / split_len;
+  const RowKeys rk = row_keys(kv, rm, b);
+  bool bad = !rk.ok || static_cast<int64_t>(rk.seq.len) > static_cast<int64_t>(split_len) * n_splits;
+  const int used = bad ? 0 : (rk.seq.len + split_len - 1) / split_len;
+  const int first = bad ? 0 : rk.lo / split_len;  // splits before the window wrote nothing
   float m = neg_inf();
-  for (int s = 0; s < used; ++s) {
+  for (int s = first; s < used; ++s) {
     const float2 ml = part_ml[head * n_splits + s];
     bad |= ml.x != ml.x;  // NaN: the split saw a bad block id
     m = fmaxf(m, ml.x);
   }
   float l = 0.0f, acc = 0.0f;
-  for (int s = 0; s < used; ++s) {
+  for (int s = first; s < used; ++s) {
     const float c = rescale_factor(part_ml[head * n_splits + s].x, m);
     l += part_ml[head * n_splits + s].y * c;
     acc += part_acc[(head * n_splits + s) * head_dim + d] * c;
@@ -237,7 +274,8 @@ cudaError_t launch_decode_attention(const PagedKvCache& kv, const DecodeAttentio
                                     cudaStream_t stream) {
   if (check_paged_kv_shape(kv) != cudaSuccess || !a.q || !a.out || a.max_kv_len <= 0 ||
       a.split_len < 0 || a.n_heads <= 0 || a.n_heads % kv.n_kv_heads != 0 ||
-      a.n_heads / kv.n_kv_heads > kDecodeMaxGroup || !(a.scale > 0.0f))
+      a.n_heads / kv.n_kv_heads > kDecodeMaxGroup || !(a.scale > 0.0f) || a.window < 0 ||
+      (a.row_seq == nullptr) != (a.row_pos == nullptr) || (a.row_seq && a.n_table_seqs <= 0))
     return cudaErrorInvalidValue;
   const int32_t splits = decode_attention_splits(a.max_kv_len, a.split_len);
   const int32_t split_len = splits == 1 ? a.max_kv_len : a.split_len;
@@ -252,13 +290,15 @@ cudaError_t launch_decode_attention(const PagedKvCache& kv, const DecodeAttentio
   const dim3 grid(splits, kv.n_kv_heads, kv.batch);
   const float scale_log2 = a.scale * kLog2e;
   const bool int8 = kv.dtype == KvCacheDtype::kInt8;
-  auto kernel = kv.head_dim == 64 ? (int8 ? decode_split_kernel<64, true> : decode_split_kernel<64, false>)
-                                  : (int8 ? decode_split_kernel<128, true> : decode_split_kernel<128, false>);
-  cudaError_t err = loom_launch(kernel, grid, dim3(kThreads), 0, stream, kv, a.q, a.n_heads,
+  auto kernel = kv.head_dim == 64    ? (int8 ? decode_split_kernel<64, true> : decode_split_kernel<64, false>)
+                : kv.head_dim == 128 ? (int8 ? decode_split_kernel<128, true> : decode_split_kernel<128, false>)
+                                     : (int8 ? decode_split_kernel<256, true> : decode_split_kernel<256, false>);
+  const RowMapping rm{a.row_seq, a.row_pos, a.n_table_seqs, a.window};
+  cudaError_t err = loom_launch(kernel, grid, dim3(kThreads), 0, stream, kv, rm, a.q, a.n_heads,
                                 scale_log2, split_len, splits, a.out, part_acc, part_ml);
   if (err != cudaSuccess || splits == 1) return err;
   return loom_launch(decode_reduce_kernel, dim3(a.n_heads, kv.batch), dim3(kv.head_dim), 0, stream,
-                     kv, a.n_heads, split_len, splits, part_acc, part_ml, a.out);
+                     kv, rm, a.n_heads, split_len, splits, part_acc, part_ml, a.out);
 }
 
 }  // namespace loom::cuda

@@ -1,5 +1,11 @@
 // Paged decode attention: one query token per sequence, many sequences per
-// launch, GQA, head_dim 64 or 128, Flash-Decoding split over the context.
+// launch, GQA, head_dim 64, 128 or 256, Flash-Decoding split over the context,
+// an optional sliding window (the query at position p sees keys
+// [p - window + 1, p]; keys before it, and their blocks, are never read).
+// With row_seq/row_pos the launch's rows are query tokens rather than
+// sequences (row b: sequence row_seq[b]'s keys up to position row_pos[b]),
+// which runs a prefill chunk one query row per thread-block group (the
+// prefill path for head_dim 256, where the tensor-core tile does not fit).
 //
 // Grid of the main kernel: (max_splits, n_kv_heads, batch); each thread block
 // handles one KV head's whole GQA group for one split of one sequence, so each
@@ -27,6 +33,15 @@ struct DecodeAttentionArgs {
   // Split partials, decode_attention_workspace_bytes() bytes, 16-B aligned;
   // may be null when there is a single split.
   void* workspace = nullptr;
+  int32_t window = 0;  // > 0: keys [pos - window + 1, pos] only (pos = the query's position)
+  // Optional row mapping (both or neither): kv.batch rows; row b attends
+  // sequence row_seq[b] of the tables (kv.block_indptr has n_table_seqs + 1
+  // entries) over positions [.., row_pos[b]], i.e. kv_len row_pos[b] + 1
+  // (kv.kv_len is then not read). Without it row b is sequence b, position
+  // kv.kv_len[b] - 1.
+  const int32_t* row_seq = nullptr;  // [kv.batch] device
+  const int32_t* row_pos = nullptr;  // [kv.batch] device
+  int32_t n_table_seqs = 0;
 };
 
 // Number of splits the launch uses: ceil(max_kv_len / split_len), or 1.

@@ -6,7 +6,7 @@ cudaError_t check_paged_kv_shape(const PagedKvCache& kv) {
   if (!kv.block_indptr || !kv.block_indices || !kv.kv_len) return cudaErrorInvalidValue;
   if (kv.num_blocks <= 0 || kv.block_size <= 0 || kv.n_kv_heads <= 0 || kv.batch <= 0)
     return cudaErrorInvalidValue;
-  if (kv.head_dim != 64 && kv.head_dim != 128) return cudaErrorInvalidValue;
+  if (kv.head_dim != 64 && kv.head_dim != 128 && kv.head_dim != 256) return cudaErrorInvalidValue;
   const auto addr = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
   if (kv.dtype == KvCacheDtype::kF16) {
     // 16-byte loads of K/V rows.

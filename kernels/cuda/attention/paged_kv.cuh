@@ -7,8 +7,8 @@
 //   fp16: k, v     [num_blocks][block_size][n_kv_heads][head_dim] fp16
 //   int8: k_q, v_q [num_blocks][block_size][n_kv_heads][head_dim] int8
 //         k_scale, v_scale [num_blocks][block_size][n_kv_heads] fp32
-// so one token's K for one KV head is head_dim contiguous elements (128 or
-// 256 bytes fp16, 64 or 128 bytes int8), loaded in 16- (fp16) or 8-byte
+// so one token's K for one KV head is head_dim contiguous elements (128, 256
+// or 512 bytes fp16, 64, 128 or 256 bytes int8), loaded in 16- (fp16) or 8-byte
 // (int8) pieces of 8 elements.
 //
 // Block tables are CSR: sequence b owns the logical blocks
@@ -42,7 +42,7 @@ struct PagedKvCache {
   int32_t num_blocks = 0;     // physical blocks in each pool
   int32_t block_size = 0;     // tokens per block, any value >= 1 (16 and 32 are tested)
   int32_t n_kv_heads = 0;
-  int32_t head_dim = 0;  // 64 or 128
+  int32_t head_dim = 0;  // 64, 128 or 256 (256: decode kernel only)
 
   int32_t batch = 0;                       // sequences in this launch
   const int32_t* block_indptr = nullptr;   // [batch + 1] device; CSR offsets into block_indices

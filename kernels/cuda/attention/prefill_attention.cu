@@ -48,13 +48,14 @@ struct RowMap {
 // fp16 cache applies when it stores V), because P.V runs on fp16 mma inputs.
 template <int kHeadDim, class KS, class VTS, class SC>
 __device__ __forceinline__ void load_kv_tile_int8(const PagedKvCache& kv, const SeqTable& seq,
-                                                  int kv_head, int k0, int kv_end, KS& k_s,
+                                                  int kv_head, int k0, int kv_lo, int kv_end, KS& k_s,
                                                   VTS& vt_s, SC& ksc_s, int& bad) {
   constexpr int kChunks = kHeadDim / 8;  // 8 quants (8 bytes) per chunk
   for (int i = threadIdx.x; i < kKeys * kChunks; i += kThreads) {
     const int r = i / kChunks, c = i % kChunks, key = k0 + r;
-    const int64_t off = key < kv_end ? token_offset(kv, seq, key, kv_head) : -1;
-    if (key < kv_end && off < 0) bad = 1;
+    const bool live = key >= kv_lo && key < kv_end;
+    const int64_t off = live ? token_offset(kv, seq, key, kv_head) : -1;
+    if (live && off < 0) bad = 1;
     uint2 kq = make_uint2(0, 0), vq = make_uint2(0, 0);  // keys past the end: zeros
     float v_sc = 0.0f, k_sc = 0.0f;
     if (off >= 0) {
@@ -78,14 +79,17 @@ __device__ __forceinline__ void load_kv_tile_int8(const PagedKvCache& kv, const 
 
 template <int kHeadDim, class KS, class VTS>
 __device__ __forceinline__ void load_kv_tile(const PagedKvCache& kv, const SeqTable& seq,
-                                             int kv_head, int k0, int kv_end, KS& k_s, VTS& vt_s,
-                                             int& bad) {
+                                             int kv_head, int k0, int kv_lo, int kv_end, KS& k_s,
+                                             VTS& vt_s, int& bad) {
   constexpr int kChunks = kHeadDim / 8;
   for (int i = threadIdx.x; i < kKeys * kChunks; i += kThreads) {
     const int r = i / kChunks, c = i % kChunks, key = k0 + r;
-    const int64_t off = key < kv_end ? token_offset(kv, seq, key, kv_head) : -1;
-    if (key < kv_end && off < 0) bad = 1;
-    uint4 v = make_uint4(0, 0, 0, 0);  // keys past the end are zeros (masked, and 0 * 0 = 0)
+    // Keys before kv_lo (outside every row's window; their blocks may be
+    // gone) and past the end are zeros (masked, and 0 * 0 = 0).
+    const bool live = key >= kv_lo && key < kv_end;
+    const int64_t off = live ? token_offset(kv, seq, key, kv_head) : -1;
+    if (live && off < 0) bad = 1;
+    uint4 v = make_uint4(0, 0, 0, 0);
     if (off >= 0) {
       cp_async_16(&k_s[r][c * 8], kv.k + off + c * 8);
       v = *reinterpret_cast<const uint4*>(kv.v + off + c * 8);
@@ -105,7 +109,7 @@ __device__ __forceinline__ void load_kv_tile(const PagedKvCache& kv, const SeqTa
 template <int kHeadDim, bool kInt8>
 __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
                                const int32_t* __restrict__ q_indptr, int n_heads, float scale_log2,
-                               __half* __restrict__ out) {
+                               int window, __half* __restrict__ out) {
   constexpr int kChunks = kHeadDim / 8;    // 16-byte pieces per row
   constexpr int kKSteps = kHeadDim / 16;   // mma k-steps over head_dim for S = Q K^T
   constexpr int kDimTiles = kHeadDim / 8;  // mma n-tiles of O
@@ -147,6 +151,12 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
     ldmatrix_x4(qf[ks], &q_s[warp * 16 + li + 8 * (lj & 1)][ks * 16 + 8 * (lj >> 1)]);
   // This thread's two rows: g and g + 8 of the warp's 16.
   const int row_pos[2] = {map.pos(r0 + warp * 16 + g), map.pos(r0 + warp * 16 + g + 8)};
+  // First visible key of a row at position p (0 without a window).
+  auto window_lo = [window](int p) { return window > 0 && p >= window ? p - window + 1 : 0; };
+  const int row_lo[2] = {window_lo(row_pos[0]), window_lo(row_pos[1])};
+  // The tile's first row has the smallest position: start at its window's tile.
+  const int kv_lo = ok ? window_lo(map.pos(r0)) : 0;
+  const int k_begin = kv_lo / kKeys * kKeys;
 
   float o[kDimTiles][4];
 #pragma unroll
@@ -154,12 +164,12 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
   float m[2] = {neg_inf(), neg_inf()}, l[2] = {0.0f, 0.0f};
 
   int bad = 0;
-  for (int k0 = 0; k0 < kv_end; k0 += kKeys) {
+  for (int k0 = k_begin; k0 < kv_end; k0 += kKeys) {
     __syncthreads();  // every warp is done with the previous tile
     if constexpr (kInt8) {
-      load_kv_tile_int8<kHeadDim>(kv, seq, kv_head, k0, kv_end, k_s, vt_s, ksc_s, bad);
+      load_kv_tile_int8<kHeadDim>(kv, seq, kv_head, k0, kv_lo, kv_end, k_s, vt_s, ksc_s, bad);
     } else {
-      load_kv_tile<kHeadDim>(kv, seq, kv_head, k0, kv_end, k_s, vt_s, bad);
+      load_kv_tile<kHeadDim>(kv, seq, kv_head, k0, kv_lo, kv_end, k_s, vt_s, bad);
     }
     cp_async_commit();
     cp_async_wait<0>();
@@ -188,12 +198,14 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
         for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
           const int key = k0 + n * 8 + 2 * t + (e & 1);
           const float x = kInt8 ? s[n][e] * ksc_s[key - k0] : s[n][e];
-          s[n][e] = key > row_pos[hr] ? neg_inf() : x * scale_log2;
+          s[n][e] = key > row_pos[hr] || key < row_lo[hr] ? neg_inf() : x * scale_log2;
           mx = fmaxf(mx, s[n][e]);
         }
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      // Key 0 is visible to every row, so m is finite from the first tile on.
+      // Without a window key 0 is visible to every row, so m is finite from
+      // the first tile on; with one a row may see nothing in early tiles
+      // (m_new = -inf: p = 0, not exp2(-inf - -inf)).
       const float m_new = fmaxf(m[hr], mx);
       const float c = rescale_factor(m[hr], m_new);
       m[hr] = m_new;
@@ -204,7 +216,7 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
       for (int n = 0; n < 4; ++n)
 #pragma unroll
         for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
-          s[n][e] = exp2f(s[n][e] - m_new);
+          s[n][e] = m_new == neg_inf() ? 0.0f : exp2f(s[n][e] - m_new);
           l[hr] += s[n][e];
         }
     }
@@ -250,7 +262,8 @@ __global__ void prefill_kernel(PagedKvCache kv, const __half* __restrict__ q,
 cudaError_t launch_prefill_attention(const PagedKvCache& kv, const PrefillAttentionArgs& a,
                                      cudaStream_t stream) {
   if (check_paged_kv_shape(kv) != cudaSuccess || !a.q || !a.out || !a.q_indptr ||
-      a.max_q_len <= 0 || a.n_heads <= 0 || a.n_heads % kv.n_kv_heads != 0 || !(a.scale > 0.0f))
+      a.max_q_len <= 0 || a.n_heads <= 0 || a.n_heads % kv.n_kv_heads != 0 || !(a.scale > 0.0f) ||
+      kv.head_dim > 128 || a.window < 0)
     return cudaErrorInvalidValue;
   const int64_t rows = static_cast<int64_t>(a.max_q_len) * (a.n_heads / kv.n_kv_heads);
   if (rows > (int64_t{1} << 30)) return cudaErrorInvalidValue;
@@ -259,7 +272,7 @@ cudaError_t launch_prefill_attention(const PagedKvCache& kv, const PrefillAttent
   auto kernel = kv.head_dim == 64 ? (int8 ? prefill_kernel<64, true> : prefill_kernel<64, false>)
                                   : (int8 ? prefill_kernel<128, true> : prefill_kernel<128, false>);
   return loom_launch(kernel, grid, dim3(kThreads), 0, stream, kv, a.q, a.q_indptr, a.n_heads,
-                     a.scale * kLog2e, a.out);
+                     a.scale * kLog2e, a.window, a.out);
 }
 
 }  // namespace loom::cuda

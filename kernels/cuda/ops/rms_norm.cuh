@@ -15,7 +15,9 @@ namespace loom::cuda {
 // x:        [n_rows][dim] fp16; updated in place when residual != nullptr.
 // residual: [n_rows][dim] fp16 or nullptr (plain RMSNorm).
 // weight:   [dim] fp32 (GGUF norm weights are F32).
-// y:        [n_rows][dim] fp16; must not alias x or residual.
+// y:        [n_rows][dim] fp16; must not alias residual, nor x when residual is
+//           given; with residual == nullptr, y == x normalises in place (each
+//           thread reads its own elements before writing them; Gemma's QK-norm).
 // One block of 256 threads per row.
 cudaError_t launch_add_rms_norm(__half* x, const __half* residual, const float* weight, __half* y,
                                 int32_t n_rows, int32_t dim, float eps, cudaStream_t stream);

@@ -222,10 +222,24 @@ struct DeviceCache {
   }
 };
 
+// First key a query at position pos sees under a sliding window (0: none).
+inline int window_lo(int pos, int window) { return window > 0 && pos >= window ? pos - window + 1 : 0; }
+
+// A copy of c whose table entries for blocks wholly before `first_key[b]`
+// are -1 (a dropped sliding-window block: reading one poisons the output).
+inline HostCache drop_blocks_before(const HostCache& c, const std::vector<int>& first_key) {
+  HostCache d = c;
+  for (size_t b = 0; b < first_key.size(); ++b)
+    for (int j = 0; j < c.table_len(static_cast<int>(b)); ++j)
+      if ((j + 1) * c.shape.block_size <= first_key[b]) d.indices[c.indptr[b] + j] = -1;
+  return d;
+}
+
 // float64 attention of sequence b's query rows [n_q][n_heads][head_dim]
-// (row i at position kv_len - n_q + i) straight from the definition.
+// (row i at position kv_len - n_q + i) straight from the definition; under a
+// sliding window row i sees keys [window_lo(pos), pos] only.
 inline std::vector<double> dense_reference(const HostCache& c, int b, const float* q, int n_q,
-                                           float scale) {
+                                           float scale, int window = 0) {
   const Shape& s = c.shape;
   const int hd = s.head_dim, pos0 = c.kv_len[b] - n_q;
   std::vector<double> out(static_cast<size_t>(n_q) * s.n_heads() * hd, 0.0);
@@ -233,10 +247,10 @@ inline std::vector<double> dense_reference(const HostCache& c, int b, const floa
   for (int i = 0; i < n_q; ++i)
     for (int h = 0; h < s.n_heads(); ++h) {
       const float* qr = q + (static_cast<size_t>(i) * s.n_heads() + h) * hd;
-      const int kvh = h / s.group, n_keys = pos0 + i + 1;
-      w.assign(n_keys, 0.0);
+      const int kvh = h / s.group, n_keys = pos0 + i + 1, lo = window_lo(pos0 + i, window);
+      w.assign(n_keys, -INFINITY);
       double mx = -INFINITY, sum = 0.0;
-      for (int p = 0; p < n_keys; ++p) {
+      for (int p = lo; p < n_keys; ++p) {
         double dot = 0.0;
         for (int d = 0; d < hd; ++d) dot += static_cast<double>(qr[d]) * c.key(b, p, kvh, d);
         w[p] = dot * scale;
@@ -244,7 +258,7 @@ inline std::vector<double> dense_reference(const HostCache& c, int b, const floa
       }
       for (double& x : w) sum += (x = std::exp(x - mx));
       double* o = out.data() + (static_cast<size_t>(i) * s.n_heads() + h) * hd;
-      for (int p = 0; p < n_keys; ++p)
+      for (int p = lo; p < n_keys; ++p)
         for (int d = 0; d < hd; ++d) o[d] += w[p] / sum * c.val(b, p, kvh, d);
     }
   return out;
@@ -252,7 +266,7 @@ inline std::vector<double> dense_reference(const HostCache& c, int b, const floa
 
 // loom::cpu::ref::attention_paged over the same cache and rows.
 inline std::vector<float> cpu_reference(const HostCache& c, int b, const float* q, int n_q,
-                                        float scale) {
+                                        float scale, int window = 0) {
   const Shape& s = c.shape;
   std::vector<float> out(static_cast<size_t>(n_q) * s.n_heads() * s.head_dim);
   loom::cpu::AttentionArgs a;
@@ -263,6 +277,7 @@ inline std::vector<float> cpu_reference(const HostCache& c, int b, const float* 
   a.block_table = c.table(b);
   a.block_table_len = c.table_len(b);
   a.scale = scale;
+  a.window = window;
   a.out = out.data();
   if (c.dtype == KvCacheDtype::kInt8) {
     loom::cpu::PagedKvInt8 kv{c.kq.data(),  c.vq.data(),  c.ks.data(),   c.vs.data(),

@@ -21,11 +21,15 @@ struct DecodeRun {
 
 // Launches over `cache` with queries q ([batch][n_heads][head_dim]); the output
 // and workspace start poisoned (all-ones fp16/fp32 bits: NaN).
-DecodeRun run_decode(const HostCache& cache, const std::vector<float>& q, int split_len) {
+// `device_cache` (default: cache) is what the kernel reads, e.g. with the
+// blocks before a window dropped.
+DecodeRun run_decode(const HostCache& cache, const std::vector<float>& q, int split_len, int window = 0,
+                     const HostCache* device_cache = nullptr) {
   const Shape& s = cache.shape;
   const int batch = static_cast<int>(cache.kv_len.size());
-  DeviceCache dev(cache);
+  DeviceCache dev(device_cache ? *device_cache : cache);
   DecodeAttentionArgs a;
+  a.window = window;
   a.n_heads = s.n_heads();
   a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   a.max_kv_len = *std::max_element(cache.kv_len.begin(), cache.kv_len.end());
@@ -107,6 +111,110 @@ TEST(CudaDecodeAttention, LongContextSplitAndNot) {
   check_decode({64, 1, 1, 32}, {1000, 999, 3}, 256, 42, 4);
 }
 
+// Gemma 3's shape: head_dim 256, one KV head, group 4.
+TEST(CudaDecodeAttention, HeadDim256Group4SplitAndNot) {
+  check_decode({256, 1, 4, 16}, {1, 17, 300}, 0, 60, 1);
+  check_decode({256, 1, 4, 16}, {1, 17, 300}, 64, 61, 5);
+  check_decode({256, 2, 2, 32}, {40, 3}, 0, 62, 1, KvCacheDtype::kInt8);
+}
+
+// Sliding window: the query at position p sees [p - window + 1, p]. The
+// blocks wholly before every window are dropped (-1) in the kernel's copy of
+// the tables, so reading one would poison the output; splits wholly before
+// the window are skipped by both kernels.
+void check_decode_window(const Shape& s, const std::vector<int>& lens, int window, int split_len,
+                         unsigned seed, KvCacheDtype dtype = KvCacheDtype::kF16) {
+  SCOPED_TRACE(testing::Message() << "window " << window << " split " << split_len);
+  const HostCache cache = make_cache(s, lens, seed, dtype);
+  std::vector<int> first;
+  for (int len : lens) first.push_back(window_lo(len - 1, window));
+  const HostCache dropped = drop_blocks_before(cache, first);
+  const int batch = static_cast<int>(lens.size());
+  const auto q = make_queries(batch, s, seed + 1);
+  const DecodeRun run = run_decode(cache, q, split_len, window, &dropped);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
+  for (int b = 0; b < batch; ++b) {
+    const float* qb = q.data() + b * row;
+    expect_matches(run.out, b * row, dense_reference(cache, b, qb, 1, scale, window),
+                   cpu_reference(cache, b, qb, 1, scale, window),
+                   "seq " + std::to_string(b) + " (len " + std::to_string(lens[b]) + ")");
+  }
+}
+
+TEST(CudaDecodeAttention, SlidingWindow) {
+  const std::vector<int> lens = {1, 20, 40, 41, 100, 333};
+  check_decode_window({64, 1, 2, 16}, lens, 40, 0, 70);
+  check_decode_window({64, 1, 2, 16}, lens, 40, 32, 71);
+  check_decode_window({256, 1, 4, 16}, lens, 64, 48, 72);
+  check_decode_window({128, 2, 2, 16}, lens, 33, 64, 73, KvCacheDtype::kInt8);
+}
+
+// Row mapping: every query row of a prefill chunk as its own launch row
+// (row_seq / row_pos), against the chunk's float64 attention; with and
+// without a window, split and not.
+void check_decode_rows(const Shape& s, const std::vector<int>& lens, const std::vector<int>& n_q, int window,
+                       int split_len, unsigned seed) {
+  SCOPED_TRACE(testing::Message() << "rows, window " << window << " split " << split_len);
+  const HostCache cache = make_cache(s, lens, seed);
+  std::vector<int32_t> row_seq, row_pos, first_row;
+  std::vector<int> first;
+  for (size_t b = 0; b < lens.size(); ++b) {
+    first_row.push_back(static_cast<int32_t>(row_seq.size()));
+    for (int i = 0; i < n_q[b]; ++i) {
+      row_seq.push_back(static_cast<int32_t>(b));
+      row_pos.push_back(lens[b] - n_q[b] + i);
+    }
+    first.push_back(window_lo(lens[b] - n_q[b], window));
+  }
+  const HostCache dropped = drop_blocks_before(cache, first);
+  const int rows = static_cast<int>(row_seq.size());
+  const auto q = make_queries(rows, s, seed + 1);
+  DeviceCache dev(dropped);
+  dev.kv.batch = rows;
+  DecodeAttentionArgs a;
+  a.n_heads = s.n_heads();
+  a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  a.max_kv_len = *std::max_element(lens.begin(), lens.end());
+  a.split_len = split_len;
+  a.window = window;
+  int32_t* d_seq = to_device(row_seq);
+  int32_t* d_pos = to_device(row_pos);
+  a.row_seq = d_seq;
+  a.row_pos = d_pos;
+  a.n_table_seqs = static_cast<int32_t>(lens.size());
+  __half* dq = to_device(to_halves(q));
+  std::vector<__half> poison(q.size(), __ushort_as_half(kHalfNan));
+  __half* dout = to_device(poison);
+  const size_t ws = loom::cuda::decode_attention_workspace_bytes(rows, a.n_heads, s.head_dim, a.max_kv_len,
+                                                                 split_len);
+  void* dws = nullptr;
+  if (ws) EXPECT_EQ(cudaMalloc(&dws, ws), cudaSuccess);
+  a.q = dq;
+  a.out = dout;
+  a.workspace = dws;
+  ASSERT_EQ(launch_decode_attention(dev.kv, a, nullptr), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  const auto out = to_host(dout, q.size());
+  const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
+  for (size_t b = 0; b < lens.size(); ++b) {
+    const float* qb = q.data() + first_row[b] * row;
+    expect_matches(out, first_row[b] * row, dense_reference(cache, b, qb, n_q[b], a.scale, window),
+                   cpu_reference(cache, b, qb, n_q[b], a.scale, window), "seq " + std::to_string(b));
+  }
+  cudaFree(d_seq);
+  cudaFree(d_pos);
+  cudaFree(dq);
+  cudaFree(dout);
+  if (dws) cudaFree(dws);
+}
+
+TEST(CudaDecodeAttention, RowMappedPrefillChunks) {
+  check_decode_rows({256, 1, 4, 16}, {7, 50}, {7, 20}, 0, 0, 80);
+  check_decode_rows({256, 1, 4, 16}, {7, 90}, {3, 30}, 24, 32, 81);
+  check_decode_rows({64, 2, 2, 16}, {33, 5}, {9, 5}, 16, 0, 82);
+}
+
 TEST(CudaDecodeAttention, RejectsBadArguments) {
   const Shape s{64, 2, 2, 16};
   const HostCache cache = make_cache(s, {5}, 50);
@@ -128,6 +236,12 @@ TEST(CudaDecodeAttention, RejectsBadArguments) {
   EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
   bad = a;
   bad.split_len = 2;  // splits need a workspace
+  EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
+  bad = a;
+  bad.window = -1;
+  EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
+  bad = a;
+  bad.row_seq = dev.kv.kv_len;  // row_seq without row_pos
   EXPECT_EQ(launch_decode_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
   auto kv = dev.kv;
   kv.head_dim = 96;

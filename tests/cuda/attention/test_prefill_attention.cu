@@ -22,9 +22,10 @@ struct Seq {
 // Runs the kernel for `seqs` with a poisoned output; returns it
 // ([total_q][n_heads][head_dim]) and the queries used (same shape).
 std::vector<__half> run_prefill(const HostCache& cache, const std::vector<int32_t>& q_indptr,
-                                const std::vector<float>& q) {
+                                const std::vector<float>& q, int window = 0,
+                                const HostCache* device_cache = nullptr) {
   const Shape& s = cache.shape;
-  DeviceCache dev(cache);
+  DeviceCache dev(device_cache ? *device_cache : cache);
   int max_q = 0;
   for (size_t b = 0; b + 1 < q_indptr.size(); ++b)
     max_q = std::max(max_q, q_indptr[b + 1] - q_indptr[b]);
@@ -40,6 +41,7 @@ std::vector<__half> run_prefill(const HostCache& cache, const std::vector<int32_
   a.max_q_len = max_q;
   a.n_heads = s.n_heads();
   a.scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  a.window = window;
   EXPECT_EQ(launch_prefill_attention(dev.kv, a, nullptr), cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   auto out = to_host(dout, q.size());
@@ -49,24 +51,28 @@ std::vector<__half> run_prefill(const HostCache& cache, const std::vector<int32_
   return out;
 }
 
+// window > 0: a sliding window, with the blocks wholly before each chunk's
+// first window dropped (-1) in the kernel's tables.
 void check_prefill(const Shape& s, const std::vector<Seq>& seqs, unsigned seed,
-                   KvCacheDtype dtype = KvCacheDtype::kF16) {
-  std::vector<int> lens;
+                   KvCacheDtype dtype = KvCacheDtype::kF16, int window = 0) {
+  std::vector<int> lens, first;
   std::vector<int32_t> q_indptr = {0};
   for (const Seq& x : seqs) {
     lens.push_back(x.kv_len);
     q_indptr.push_back(q_indptr.back() + x.n_q);
+    first.push_back(window_lo(x.kv_len - x.n_q, window));
   }
   const HostCache cache = make_cache(s, lens, seed, dtype);
+  const HostCache dropped = drop_blocks_before(cache, first);
   const auto q = make_queries(q_indptr.back(), s, seed + 1);
-  const auto out = run_prefill(cache, q_indptr, q);
+  const auto out = run_prefill(cache, q_indptr, q, window, &dropped);
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   const size_t row = static_cast<size_t>(s.n_heads()) * s.head_dim;
   for (size_t b = 0; b < seqs.size(); ++b) {
     const float* qb = q.data() + q_indptr[b] * row;
     const int n = seqs[b].n_q;
-    expect_matches(out, q_indptr[b] * row, dense_reference(cache, b, qb, n, scale),
-                   cpu_reference(cache, b, qb, n, scale),
+    expect_matches(out, q_indptr[b] * row, dense_reference(cache, b, qb, n, scale, window),
+                   cpu_reference(cache, b, qb, n, scale, window),
                    "seq " + std::to_string(b) + " (n_q " + std::to_string(n) + ", kv_len " +
                        std::to_string(seqs[b].kv_len) + ")");
   }
@@ -77,6 +83,16 @@ TEST(CudaPrefillAttention, WholePromptsOfOddLengths) {
   check_prefill({64, 1, 3, 16}, {{15, 15}}, 2);
   check_prefill({128, 2, 1, 16}, {{17, 17}}, 3);
   check_prefill({128, 1, 3, 32}, {{33, 33}}, 4);
+}
+
+// Sliding window: whole prompts longer than the window, chunks after cached
+// tokens, windows smaller than a 64-row tile and than a 32-key tile.
+TEST(CudaPrefillAttention, SlidingWindow) {
+  for (int window : {5, 40, 100}) {
+    SCOPED_TRACE(window);
+    check_prefill({64, 1, 3, 16}, {{150, 150}, {7, 7}, {20, 200}}, 90 + window, KvCacheDtype::kF16, window);
+    check_prefill({128, 2, 1, 16}, {{70, 130}}, 95 + window, KvCacheDtype::kInt8, window);
+  }
 }
 
 TEST(CudaPrefillAttention, ChunkAfterCachedTokens) {
@@ -141,6 +157,11 @@ TEST(CudaPrefillAttention, RejectsBadArguments) {
   auto kv = dev.kv;
   kv.head_dim = 80;
   EXPECT_EQ(launch_prefill_attention(kv, a, nullptr), cudaErrorInvalidValue);
+  kv.head_dim = 256;  // the decode kernel's row mapping runs these
+  EXPECT_EQ(launch_prefill_attention(kv, a, nullptr), cudaErrorInvalidValue);
+  bad = a;
+  bad.window = -1;
+  EXPECT_EQ(launch_prefill_attention(dev.kv, bad, nullptr), cudaErrorInvalidValue);
   for (void* p : {(void*)dq, (void*)dout, (void*)dindptr}) cudaFree(p);
 }
 
