@@ -1,13 +1,11 @@
 #include "backends/cuda/cuda_forward.h"
 
 #include "backends/cuda/device_matmul.h"
+#include "backends/cuda/gemma3_forward.h"
+#include "backends/cuda/llama_forward.h"
 #include "kernels/cuda/attention/decode_attention.cuh"
-#include "kernels/cuda/ops/bias_add.cuh"
-#include "kernels/cuda/ops/embedding.cuh"
 #include "kernels/cuda/ops/gather_rows.cuh"
-#include "kernels/cuda/ops/rms_norm.cuh"
 #include "kernels/cuda/ops/sampling.cuh"
-#include "kernels/cuda/ops/swiglu.cuh"
 
 namespace loom::cuda_backend {
 namespace {
@@ -45,8 +43,16 @@ WorkLayout work_layout(const ModelConfig& c, const StepCapacity& cap, const Forw
 
 }  // namespace
 
-int64_t CudaForward::workspace_bytes(const ModelConfig& c, const StepCapacity& cap, const ForwardLimits& lim) {
-  return static_cast<int64_t>(work_layout(c, cap, lim).total);
+std::unique_ptr<CudaForward> CudaForward::create(const ModelConfig& config, const DeviceWeights& weights,
+                                                 const StepMetadata& meta, const ForwardLimits& limits,
+                                                 cudaStream_t stream, cublasHandle_t cublas) {
+  switch (config.family) {
+    case ModelFamily::kLlama:
+      return std::make_unique<LlamaForward>(config, weights, meta, limits, stream, cublas);
+    case ModelFamily::kGemma3:
+      return std::make_unique<Gemma3Forward>(config, weights, meta, limits, stream, cublas);
+  }
+  throw ModelError("the CUDA backend has no forward pass for '" + config.arch + "'");
 }
 
 CudaForward::CudaForward(const ModelConfig& config, const DeviceWeights& weights, const StepMetadata& meta,
@@ -75,23 +81,15 @@ CudaForward::CudaForward(const ModelConfig& config, const DeviceWeights& weights
 
 // allocate_kv, kv_bytes_per_block, kv_pools, copy_block: forward_kv_cache.cpp.
 
-void CudaForward::enqueue_logits(const StepShape& s) {
-  const int32_t n = s.n_tokens;
-  int32_t* error_flag = out_ + 2 * max_rows();
-  check_cuda(cuda::launch_embedding_gather(w_.token_embd.as(), w_.embd_type, c_.n_vocab, c_.dim,
-                                           meta_.token_ids(), n, x_, cuda::ActType::kF16, error_flag,
-                                           stream_),
-             "launch_embedding_gather");
-  check_cuda(cuda::launch_add_rms_norm(x_, nullptr, w_.layers[0].attn_norm.as<float>(), h_, n, c_.dim,
-                                       c_.rms_eps, stream_),
-             "launch_add_rms_norm");
-  for (int32_t l = 0; l < c_.n_layers; ++l) {
-    attention_block(l, s);
-    ffn_block(l, n);
-  }
+void* CudaForward::family_workspace(size_t bytes) {
+  family_work_ = DeviceBuffer(bytes, "cudaMalloc(activation workspace)");
+  return family_work_.as();
+}
+
+void CudaForward::lm_head(const StepShape& s) {
   if (s.n_rows == 0) return;  // a step of prefill chunks that all stop short of their end
-  // h_ now holds the final-normed hidden states; keep the sampling rows only.
-  check_cuda(cuda::launch_gather_rows(h_, n, c_.dim, meta_.sample_rows(), s.n_rows, hs_, error_flag, stream_),
+  check_cuda(cuda::launch_gather_rows(h_, s.n_tokens, c_.dim, meta_.sample_rows(), s.n_rows, hs_, error_flag(),
+                                      stream_),
              "launch_gather_rows");
   matmul(w_.output, hs_, s.n_rows, logits_, cuda::ActType::kF32, stream_, cublas_);
 }
@@ -101,44 +99,6 @@ void CudaForward::enqueue_sample(const StepShape& s) {
   check_cuda(cuda::launch_sample(logits_, s.n_rows, c_.n_vocab, meta_.params(), meta_.history(),
                                  meta_.history_offsets(), out_, out_ + max_rows(), stream_),
              "launch_sample");
-}
-
-void CudaForward::attention_block(int32_t l, const StepShape& s) {
-  const DeviceLayer& w = w_.layers[l];
-  const int32_t n = s.n_tokens;
-  matmul(w.wq, h_, n, q_, cuda::ActType::kF16, stream_, cublas_);
-  matmul(w.wk, h_, n, k_, cuda::ActType::kF16, stream_, cublas_);
-  matmul(w.wv, h_, n, v_, cuda::ActType::kF16, stream_, cublas_);
-  add_qkv_bias(l, n);
-  rope_kv_write(l, n);
-  attend(l, s);
-  matmul(w.wo, attn_, n, o_, cuda::ActType::kF16, stream_, cublas_);
-  check_cuda(cuda::launch_add_rms_norm(x_, o_, w.ffn_norm.as<float>(), h_, n, c_.dim, c_.rms_eps, stream_),
-             "launch_add_rms_norm");
-}
-
-// QKV-bias models (qwen2): q/k/v += bias before RoPE, one launch for the three.
-void CudaForward::add_qkv_bias(int32_t l, int32_t n) {
-  const DeviceLayer& w = w_.layers[l];
-  cuda::BiasTarget targets[cuda::kMaxBiasTargets];
-  int32_t count = 0;
-  if (w.bq.bytes()) targets[count++] = {q_, w.bq.as<float>(), c_.q_dim()};
-  if (w.bk.bytes()) targets[count++] = {k_, w.bk.as<float>(), c_.kv_dim()};
-  if (w.bv.bytes()) targets[count++] = {v_, w.bv.as<float>(), c_.kv_dim()};
-  if (count == 0) return;
-  check_cuda(cuda::launch_add_bias(targets, count, n, stream_), "launch_add_bias");
-}
-
-void CudaForward::ffn_block(int32_t l, int32_t n) {
-  const DeviceLayer& w = w_.layers[l];
-  matmul(w.w_gate, h_, n, gate_, cuda::ActType::kF16, stream_, cublas_);
-  matmul(w.w_up, h_, n, up_, cuda::ActType::kF16, stream_, cublas_);
-  check_cuda(cuda::launch_silu_mul(gate_, up_, c_.ffn_dim, act_, n, c_.ffn_dim, stream_), "launch_silu_mul");
-  matmul(w.w_down, act_, n, o_, cuda::ActType::kF16, stream_, cublas_);
-  const bool last = l + 1 == c_.n_layers;
-  const float* next_norm = last ? w_.output_norm.as<float>() : w_.layers[l + 1].attn_norm.as<float>();
-  check_cuda(cuda::launch_add_rms_norm(x_, o_, next_norm, h_, n, c_.dim, c_.rms_eps, stream_),
-             "launch_add_rms_norm");
 }
 
 }  // namespace loom::cuda_backend

@@ -1,19 +1,25 @@
-// The Llama forward pass on the device for one step, enqueued on the compute
-// stream: embedding -> per layer [RMSNorm, Q/K/V GEMV, (+ Q/K/V bias), RoPE + paged KV write,
-// decode/prefill attention, O GEMV, fused residual-add + RMSNorm, gate/up
-// GEMV, SwiGLU, down GEMV, fused add + norm] -> gather the sampled rows ->
-// LM head (fp32 logits) -> device sampling. Activations are fp16
-// [tokens][width] row-major; accumulation fp32 in every kernel.
+// The forward pass on the device for one step, enqueued on the compute
+// stream. CudaForward holds what every model family shares: the activation
+// workspace, the KV cache, the step metadata, and the steps built on them
+// (embedding gather, RoPE + paged KV write, decode/prefill attention with an
+// optional sliding window, gather of the sampled rows + LM head, device
+// sampling). Each family's layer math is a subclass, one file set per family:
+//   llama_forward.*   Llama, Qwen2 (pre-norm blocks, SwiGLU, Q/K/V biases)
+//   gemma3_forward.*  Gemma 3 (pre/post-norms, QK-norm, GeGLU, local/global layers)
+// and CudaForward::create picks it from ModelConfig::family. Activations are
+// fp16 [tokens][width] row-major; accumulation fp32 in every kernel.
 //
-// Every buffer is allocated here once; enqueue() never allocates or syncs,
-// so it can be captured into a CUDA graph (decode_graphs.h).
+// Every buffer is allocated at construction; enqueue() never allocates or
+// syncs, so it can be captured into a CUDA graph (decode_graphs.h).
 #pragma once
 #include <cstdint>
+#include <memory>
 
 #include "backends/common/model/model_config.h"
 #include "backends/cuda/device_weights.h"
 #include "backends/cuda/step_metadata.h"
 #include "kernels/cuda/common/cublas.cuh"
+#include "kernels/cuda/ops/rope_kv.cuh"
 
 namespace loom::cuda_backend {
 
@@ -38,11 +44,15 @@ struct KvLayerPools {
 
 class CudaForward {
  public:
-  CudaForward(const ModelConfig& config, const DeviceWeights& weights, const StepMetadata& meta,
-              const ForwardLimits& limits, cudaStream_t stream, cublasHandle_t cublas);
+  virtual ~CudaForward() = default;
+  CudaForward(const CudaForward&) = delete;
+  CudaForward& operator=(const CudaForward&) = delete;
 
-  // Activation workspace for these capacities (the memory plan needs it before construction).
-  static int64_t workspace_bytes(const ModelConfig& c, const StepCapacity& cap, const ForwardLimits& lim);
+  // The forward pass of config.family over `weights` (uploaded for that family).
+  static std::unique_ptr<CudaForward> create(const ModelConfig& config, const DeviceWeights& weights,
+                                             const StepMetadata& meta, const ForwardLimits& limits,
+                                             cudaStream_t stream, cublasHandle_t cublas);
+
   static size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool kv_int8 = false);
 
   // Allocates the KV pools, kv_blocks including the padding block. fp16:
@@ -51,7 +61,7 @@ class CudaForward {
   // fp32 scales. Call once, before any enqueue.
   void allocate_kv(int32_t kv_blocks);
 
-  void enqueue_logits(const StepShape& shape);  // -> logits(): [n_rows][n_vocab] fp32
+  virtual void enqueue_logits(const StepShape& shape) = 0;  // -> logits(): [n_rows][n_vocab] fp32
   void enqueue_sample(const StepShape& shape);  // -> out(): tokens, status (penalties hit logits)
   void enqueue(const StepShape& shape) {
     enqueue_logits(shape);
@@ -65,18 +75,30 @@ class CudaForward {
   const float* logits() const { return logits_; }
   int32_t max_rows() const { return meta_.capacity().max_seqs; }
   int64_t kv_bytes() const { return static_cast<int64_t>(kv_.bytes()); }
-  int64_t workspace() const { return static_cast<int64_t>(work_.bytes()); }
+  // Shared workspace plus the family's own buffers.
+  int64_t workspace() const { return static_cast<int64_t>(work_.bytes() + family_work_.bytes()); }
 
- private:
-  void attention_block(int32_t layer, const StepShape& shape);
-  void ffn_block(int32_t layer, int32_t n);
-  void add_qkv_bias(int32_t layer, int32_t n);  // no-op for models without Q/K/V biases
+ protected:
+  CudaForward(const ModelConfig& config, const DeviceWeights& weights, const StepMetadata& meta,
+              const ForwardLimits& limits, cudaStream_t stream, cublasHandle_t cublas);
+
   // forward_rope.cpp / forward_attention.cpp / forward_kv_cache.cpp: the KV
   // write, attention, and the KV cache's storage; both kernels dispatch on
   // the cache dtype (lim_.kv_int8).
-  void rope_kv_write(int32_t layer, int32_t n);
-  void attend(int32_t layer, const StepShape& shape);
+  // The model's RoPE (style, dims, freq factors) with this base and scale.
+  cuda::RopeConfig rope_config(float freq_base, float freq_scale) const;
+  // RoPE on q_ in place; rotated k_ and v_ into layer `layer`'s cache.
+  void rope_kv_write(int32_t layer, int32_t n, const cuda::RopeConfig& rope);
+  // attn_ = attention of q_ over layer `layer`'s cache with softmax scale
+  // `scale`; window > 0: the query at position p sees keys [p - window + 1, p].
+  void attend(int32_t layer, const StepShape& shape, float scale, int32_t window);
   KvLayerPools kv_pools(int32_t layer) const;
+  // Gathers the sampling rows of h_ (final-normed) into hs_ and runs the LM
+  // head into logits_ (fp32). No-op for steps without logits rows.
+  void lm_head(const StepShape& shape);
+  int32_t* error_flag() const { return out_ + 2 * max_rows(); }
+  // Carves `bytes` more device memory for the family (constructor only).
+  void* family_workspace(size_t bytes);
 
   const ModelConfig& c_;
   const DeviceWeights& w_;
@@ -84,7 +106,7 @@ class CudaForward {
   ForwardLimits lim_;
   cudaStream_t stream_;
   cublasHandle_t cublas_;
-  DeviceBuffer work_, kv_;
+  DeviceBuffer work_, family_work_, kv_;
   // Views into work_ ([max_tokens][width] unless noted).
   __half *x_, *h_, *q_, *k_, *v_, *attn_, *o_, *gate_, *up_, *act_;
   __half* hs_;          // [max_seqs][dim] normed hidden rows that sample

@@ -4,6 +4,7 @@
 
 #include "backends/common/chat/chat_template.h"
 #include "backends/common/model/vocab_loader.h"
+#include "backends/common/model/gemma3_weights.h"
 #include "backends/common/model/llama_weights.h"
 
 namespace loom {
@@ -29,9 +30,6 @@ std::unique_ptr<CudaModel> CudaModel::load(const std::string& path, const CudaMo
   m->probe_ = probe;
   m->options_ = opt;
   m->config_ = read_model_config(m->file_);
-  if (m->config_.family != ModelFamily::kLlama)
-    throw ModelError("the CUDA backend runs Llama-family models (llama, qwen2); '" + m->config_.arch +
-                     "' runs on the CPU backend (libloom_cpu.so)");
   m->tokenizer_ = Tokenizer::create(read_vocab(m->file_));
   m->chat_template_ = m->file_.get_string("tokenizer.chat_template")
                           .value_or(std::string(fallback_chat_template(m->config_.arch)));
@@ -39,7 +37,16 @@ std::unique_ptr<CudaModel> CudaModel::load(const std::string& path, const CudaMo
   m->context_ = opt.max_context > 0 ? std::min(opt.max_context, c.context_length) : c.context_length;
   m->create_device_state();
   if (progress) progress("uploading weights", 0.1);
-  m->weights_ = upload_weights(c, bind_llama_weights(m->file_, c), opt.force_fp16_weights);
+  // One case per model family: its weight binding (backends/common/model);
+  // CudaForward::create picks the matching forward pass.
+  switch (c.family) {
+    case ModelFamily::kLlama:
+      m->weights_ = upload_weights(c, bind_llama_weights(m->file_, c), opt.force_fp16_weights);
+      break;
+    case ModelFamily::kGemma3:
+      m->weights_ = upload_weights(c, bind_gemma3_weights(m->file_, c), opt.force_fp16_weights);
+      break;
+  }
   if (progress) progress("allocating KV cache", 0.8);
   m->plan_and_allocate();
   if (progress) progress("capturing decode graphs", 0.9);
@@ -76,7 +83,7 @@ void CudaModel::plan_and_allocate() {
   lim.context = context_;
   lim.split_len = o.decode_split_len;
   lim.kv_int8 = o.kv_int8;
-  forward_ = std::make_unique<CudaForward>(c, weights_, *meta_, lim, stream_, cublas_);
+  forward_ = CudaForward::create(c, weights_, *meta_, lim, stream_, cublas_);
 
   const DeviceMemory mem = device_memory();
   const int64_t workspace = forward_->workspace() + static_cast<int64_t>(meta_->device_bytes());

@@ -54,8 +54,8 @@ DeviceBuffer upload_f32(const float* v, int64_t n) {
 }
 
 void check_supported(const ModelConfig& c) {
-  if (c.head_dim != 64 && c.head_dim != 128)
-    throw ModelError("the CUDA attention kernels need head_dim 64 or 128, model has " +
+  if (c.head_dim != 64 && c.head_dim != 128 && c.head_dim != 256)
+    throw ModelError("the CUDA attention kernels need head_dim 64, 128 or 256, model has " +
                      std::to_string(c.head_dim));
   if (c.n_heads % c.n_kv_heads != 0 || c.n_heads / c.n_kv_heads > 8)
     throw ModelError("the CUDA decode attention needs n_heads / n_kv_heads <= 8, model has " +
@@ -64,12 +64,8 @@ void check_supported(const ModelConfig& c) {
     throw ModelError("dim and ffn_dim must be multiples of 32");
 }
 
-}  // namespace
-
-DeviceWeights upload_weights(const ModelConfig& c, const LlamaWeights& host, bool force_fp16) {
-  check_supported(c);
-  DeviceWeights w;
-  const WeightView& e = host.token_embd;
+// The token table as raw GGUF rows for the gather (Q8_0/Q4_*/F16), else F16.
+void upload_embedding(const WeightView& e, DeviceWeights& w) {
   if (e.type == GgmlType::Q8_0 || e.type == GgmlType::Q4_0 || e.type == GgmlType::Q4_1 ||
       e.type == GgmlType::F16) {
     w.embd_type = e.type;
@@ -80,6 +76,51 @@ DeviceWeights upload_weights(const ModelConfig& c, const LlamaWeights& host, boo
     w.token_embd = upload_vector(to_fp16(e));
   }
   w.bytes += static_cast<int64_t>(w.token_embd.bytes());
+}
+
+int64_t layer_bytes(const DeviceLayer& d) {
+  int64_t b = d.wq.bytes() + d.wk.bytes() + d.wv.bytes() + d.wo.bytes() + d.w_gate.bytes() + d.w_up.bytes() +
+              d.w_down.bytes();
+  for (const DeviceBuffer* v : {&d.attn_norm, &d.ffn_norm, &d.bq, &d.bk, &d.bv, &d.q_norm, &d.k_norm,
+                                &d.post_attn_norm, &d.post_ffn_norm})
+    b += static_cast<int64_t>(v->bytes());
+  return b;
+}
+
+}  // namespace
+
+DeviceWeights upload_weights(const ModelConfig& c, const Gemma3Weights& host, bool force_fp16) {
+  check_supported(c);
+  DeviceWeights w;
+  upload_embedding(host.token_embd, w);
+  for (const auto& l : host.layers) {
+    DeviceLayer d;
+    d.attn_norm = upload_f32(l.attn_norm, c.dim);
+    d.ffn_norm = upload_f32(l.ffn_norm, c.dim);
+    d.q_norm = upload_f32(l.q_norm, c.head_dim);
+    d.k_norm = upload_f32(l.k_norm, c.head_dim);
+    d.post_attn_norm = upload_f32(l.post_attn_norm, c.dim);
+    d.post_ffn_norm = upload_f32(l.post_ffn_norm, c.dim);
+    d.wq = upload_matrix(l.wq, force_fp16);
+    d.wk = upload_matrix(l.wk, force_fp16);
+    d.wv = upload_matrix(l.wv, force_fp16);
+    d.wo = upload_matrix(l.wo, force_fp16);
+    d.w_gate = upload_matrix(l.w_gate, force_fp16);
+    d.w_up = upload_matrix(l.w_up, force_fp16);
+    d.w_down = upload_matrix(l.w_down, force_fp16);
+    w.bytes += layer_bytes(d);
+    w.layers.push_back(std::move(d));
+  }
+  w.output_norm = upload_f32(host.output_norm, c.dim);
+  w.output = upload_matrix(host.output, force_fp16);
+  w.bytes += static_cast<int64_t>(w.output_norm.bytes()) + w.output.bytes();
+  return w;
+}
+
+DeviceWeights upload_weights(const ModelConfig& c, const LlamaWeights& host, bool force_fp16) {
+  check_supported(c);
+  DeviceWeights w;
+  upload_embedding(host.token_embd, w);
   for (const auto& l : host.layers) {
     DeviceLayer d;
     d.attn_norm = upload_f32(l.attn_norm, c.dim);
@@ -94,9 +135,7 @@ DeviceWeights upload_weights(const ModelConfig& c, const LlamaWeights& host, boo
     if (l.bq) d.bq = upload_f32(l.bq, c.q_dim());  // bind_llama_weights: all three or none
     if (l.bk) d.bk = upload_f32(l.bk, c.kv_dim());
     if (l.bv) d.bv = upload_f32(l.bv, c.kv_dim());
-    w.bytes += static_cast<int64_t>(d.attn_norm.bytes() + d.ffn_norm.bytes()) + d.wq.bytes() +
-               d.wk.bytes() + d.wv.bytes() + d.wo.bytes() + d.w_gate.bytes() + d.w_up.bytes() +
-               d.w_down.bytes() + static_cast<int64_t>(d.bq.bytes() + d.bk.bytes() + d.bv.bytes());
+    w.bytes += layer_bytes(d);
     w.layers.push_back(std::move(d));
   }
   w.output_norm = upload_f32(host.output_norm, c.dim);

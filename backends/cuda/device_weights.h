@@ -14,6 +14,7 @@
 
 #include "backends/common/model/model_config.h"
 #include "backends/cuda/device_buffer.h"
+#include "backends/common/model/gemma3_weights.h"
 #include "backends/common/model/llama_weights.h"
 #include "kernels/cuda/ops/qgemv.cuh"
 
@@ -31,6 +32,9 @@ struct DeviceMatrix {
 struct DeviceLayer {
   DeviceBuffer attn_norm, ffn_norm;  // [dim] fp32
   DeviceBuffer bq, bk, bv;           // QKV-bias models (qwen2): [q_dim] / [kv_dim] fp32; else empty
+  // Gemma 3 only (else empty): per-head QK-norm [head_dim], post-attention and
+  // post-FFN norms [dim]; fp32, as stored (1 + w).
+  DeviceBuffer q_norm, k_norm, post_attn_norm, post_ffn_norm;
   DeviceMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 
@@ -46,7 +50,10 @@ struct DeviceWeights {
 
 // `force_fp16`: take the cuBLAS path for every matrix (tests use it to run the
 // fp16 path on a quantized file). Throws ModelError for models the CUDA
-// forward pass cannot run (head_dim not 64/128, group > 8).
+// forward pass cannot run (head_dim not 64/128/256, group > 8).
 DeviceWeights upload_weights(const ModelConfig& config, const LlamaWeights& host, bool force_fp16);
+// Gemma 3: the same layout plus each layer's four extra norms; the LM head is
+// the tied table (a second copy in the GEMV layout) unless the file has one.
+DeviceWeights upload_weights(const ModelConfig& config, const Gemma3Weights& host, bool force_fp16);
 
 }  // namespace loom::cuda_backend

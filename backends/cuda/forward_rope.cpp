@@ -1,18 +1,21 @@
 // RoPE + paged KV write for one layer (kernels/cuda/ops/rope_kv.cuh) into the
 // fp16 or the int8 cache (quantized per token and KV head by the same kernel).
 #include "backends/cuda/cuda_forward.h"
-#include "kernels/cuda/ops/rope_kv.cuh"
 
 namespace loom::cuda_backend {
 
-void CudaForward::rope_kv_write(int32_t l, int32_t n) {
+cuda::RopeConfig CudaForward::rope_config(float freq_base, float freq_scale) const {
   cuda::RopeConfig rope;
   rope.mode = c_.rope_style == RopeStyle::kHalves ? cuda::RopeMode::kNeox : cuda::RopeMode::kNorm;
   rope.head_dim = c_.head_dim;
   rope.n_rot = c_.rope_dims;
-  rope.freq_base = c_.rope_freq_base;
-  rope.freq_scale = c_.rope_freq_scale;
+  rope.freq_base = freq_base;
+  rope.freq_scale = freq_scale;
   rope.freq_factors = w_.rope_freq_factors.bytes() ? w_.rope_freq_factors.as<float>() : nullptr;
+  return rope;
+}
+
+void CudaForward::rope_kv_write(int32_t l, int32_t n, const cuda::RopeConfig& rope) {
   const KvLayerPools pools = kv_pools(l);
   cuda::PagedKvWriteTarget cache;
   cache.k = pools.k;
@@ -29,8 +32,7 @@ void CudaForward::rope_kv_write(int32_t l, int32_t n) {
   const StepCapacity& cap = meta_.capacity();
   const cuda::KvWriteMap map{meta_.positions(), meta_.seq_of_token(), meta_.block_tables(), cap.max_seqs,
                              cap.max_blocks_per_seq};
-  int32_t* error_flag = out_ + 2 * max_rows();
-  check_cuda(cuda::launch_rope_kv_write(rope, q_, k_, v_, n, c_.n_heads, cache, map, error_flag, stream_),
+  check_cuda(cuda::launch_rope_kv_write(rope, q_, k_, v_, n, c_.n_heads, cache, map, error_flag(), stream_),
              "launch_rope_kv_write");
 }
 
