@@ -8,16 +8,20 @@
 // compared; greedy tokens must be the CPU's. Skips without the model file
 // (LOOM_GEMMA_MODEL or ~/.cache/loom/gemma-3-270m-q4_k_m.gguf).
 //
-// The prompts are far shorter than the 512-key sliding window, so the
-// window bound itself is covered by the kernel tests (tests/cuda/attention,
-// SlidingWindow, RowMappedPrefillChunks), not here; the per-layer RoPE base
-// (10000 local, 1e6 global) is exercised by every row.
+// The prompts are far shorter than the model's 512-key sliding window, so a
+// second case runs a copy of the file whose gemma3.attention.sliding_window
+// is patched to 8 (the u32 rewritten in place, written once to the temp
+// directory): both backends then mask the sliding layers' keys to the last
+// 8, in the chunked prefill (row-mapped attention), the mixed step and the
+// graph-replayed decode steps.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <numeric>
 
@@ -37,9 +41,10 @@ constexpr int32_t kBlocks = 16, kBlockSize = 16, kContext = 128, kMaxSeqs = 2, k
 // (fp32 residual stream here) with the file's weights dequantized exactly.
 // Rows are compared after removing each row's mean logit. Bounds: max |diff|
 // over the CPU's 20 most likely tokens <= 2, mean |diff| over the 262144
-// logits <= 0.5 (measured: see backends/cuda/README.md). A wrong norm, RoPE
-// base, head layout or scale moves logits by whole units over most of the
-// vocabulary and changes the argmax.
+// logits <= 0.5 (measured: see backends/cuda/README.md). Checked against
+// deliberate bugs: the sliding layers given the global RoPE base fail 6 of
+// the 8 rows (worst top-20 max 3.0, mean 0.60), the attention window left
+// out fails all 8 rows of the window-8 case (max 6.0, mean 1.5).
 constexpr double kMaxAbsDiff = 2.0, kMeanAbsDiff = 0.5, kTie = 0.5;
 
 int32_t argmax_row(const float* row, int32_t n) {
@@ -62,10 +67,30 @@ std::vector<float> cpu_logits(CpuModel& cpu, const sched::StepPlan& plan) {
   return out;
 }
 
-TEST(CudaBackendEmulated, MatchesCpuBackendOnGemma3) {
-  const std::string path = gemma_model_path();
-  if (!std::filesystem::exists(path))
-    GTEST_SKIP() << "Gemma 3 model " << path << " is missing (run scripts/fetch_model.sh gemma3 or set LOOM_GEMMA_MODEL)";
+// A copy of the GGUF at `path` with gemma3.attention.sliding_window set to
+// `window`; "" when the key is not a u32 in the file.
+std::string window_patched_copy(const std::string& path, uint32_t window) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(std::filesystem::file_size(path), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const std::string key = "gemma3.attention.sliding_window";
+  std::string needle(sizeof(uint64_t), '\0');
+  const uint64_t len = key.size();  // GGUF strings: u64 length, then the bytes
+  std::memcpy(needle.data(), &len, sizeof(len));
+  needle += key;
+  const size_t at = bytes.find(needle);
+  if (at == std::string::npos) return "";
+  const size_t value = at + needle.size();
+  uint32_t type = 0;
+  std::memcpy(&type, &bytes[value], sizeof(type));
+  if (type != 4) return "";  // GGUF_TYPE_UINT32
+  std::memcpy(&bytes[value + sizeof(type)], &window, sizeof(window));
+  const auto out = std::filesystem::temp_directory_path() / ("loom_gemma3_window" + std::to_string(window) + ".gguf");
+  std::ofstream(out, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return out.string();
+}
+
+void compare_backends(const std::string& path, int32_t expect_window) {
   const auto t0 = std::chrono::steady_clock::now();
   CpuModelOptions co;
   co.max_context = kContext;
@@ -83,6 +108,8 @@ TEST(CudaBackendEmulated, MatchesCpuBackendOnGemma3) {
   auto cuda = CudaModel::load(path, go);
   ASSERT_EQ(cuda->config().family, ModelFamily::kGemma3);
   ASSERT_EQ(cuda->config().head_dim, 256);
+  ASSERT_EQ(cuda->config().sliding_window, expect_window);
+  ASSERT_EQ(cpu->config().sliding_window, expect_window);
   CudaExecutor gpu(*cuda);
   const int32_t vocab = cuda->config().n_vocab;
 
@@ -176,6 +203,23 @@ TEST(CudaBackendEmulated, MatchesCpuBackendOnGemma3) {
   EXPECT_GE(mixed_steps, 1);
   EXPECT_GT(gpu.graph_steps(), 0);
   EXPECT_LE(near_ties, 1);
+}
+
+TEST(CudaBackendEmulated, MatchesCpuBackendOnGemma3) {
+  const std::string path = gemma_model_path();
+  if (!std::filesystem::exists(path))
+    GTEST_SKIP() << "Gemma 3 model " << path << " is missing (run scripts/fetch_model.sh gemma3 or set LOOM_GEMMA_MODEL)";
+  compare_backends(path, 512);
+}
+
+TEST(CudaBackendEmulated, MatchesCpuBackendOnGemma3WithAnEightKeyWindow) {
+  const std::string path = gemma_model_path();
+  if (!std::filesystem::exists(path))
+    GTEST_SKIP() << "Gemma 3 model " << path << " is missing (run scripts/fetch_model.sh gemma3 or set LOOM_GEMMA_MODEL)";
+  const std::string patched = window_patched_copy(path, 8);
+  ASSERT_FALSE(patched.empty()) << "no u32 gemma3.attention.sliding_window in " << path;
+  compare_backends(patched, 8);
+  std::filesystem::remove(patched);
 }
 
 }  // namespace
