@@ -13,6 +13,7 @@ struct RopeCase {
   int32_t head_dim, n_rot;
   bool llama3;
   int32_t n_tokens;  // split over two sequences
+  float freq_base = 0.0f;  // 0: 10000 (500000 with llama3 factors)
 };
 
 void check_rope_kv(const RopeCase& c) {
@@ -40,7 +41,7 @@ void check_rope_kv(const RopeCase& c) {
   const auto v = random_halves(rng, size_t(c.n_tokens) * n_kv * d);
   std::vector<float> factors;
   if (c.llama3) factors = cpu::llama3_rope_factors({}, 500000.0f, c.n_rot);
-  const float base = c.llama3 ? 500000.0f : 10000.0f;
+  const float base = c.freq_base > 0.0f ? c.freq_base : c.llama3 ? 500000.0f : 10000.0f;
 
   // CPU: rope on fp32 copies, then kv_write per sequence.
   cpu::RopeParams rp{c.mode, d, c.n_rot, base, 1.0f, c.llama3 ? factors.data() : nullptr};
@@ -95,6 +96,12 @@ TEST(CudaRopeKv, MatchesCpuRopeAndKvWrite) {
       check_rope_kv({mode, d, d / 2, false, 13});  // partial rotation: dims >= n_rot pass through
     }
   }
+}
+
+// Gemma 3: head_dim 256 NEOX, the local (10000) and global (1e6) bases.
+TEST(CudaRopeKv, HeadDim256NeoxBothGemmaBases) {
+  for (float base : {10000.0f, 1000000.0f})
+    for (int32_t n_tokens : {1, 17}) check_rope_kv({cpu::RopeMode::kNeox, 256, 256, false, n_tokens, base});
 }
 
 TEST(CudaRopeKv, BadPositionsAndShapes) {

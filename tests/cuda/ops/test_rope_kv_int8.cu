@@ -27,6 +27,7 @@ struct Int8Case {
   bool llama3;
   int32_t n_tokens;  // split over two sequences
   int32_t n_kv = 2;
+  float freq_base = 0.0f;  // 0: 10000 (500000 with llama3 factors)
 };
 
 // float64 rotation of one head (n_rot dims rotated, the rest copied) at pos.
@@ -107,7 +108,7 @@ void check_rope_kv_int8(const Int8Case& c) {
   const auto q = random_halves(rng, size_t(c.n_tokens) * n_heads * d);
   std::vector<float> factors;
   if (c.llama3) factors = cpu::llama3_rope_factors({}, 500000.0f, c.n_rot);
-  const float base = c.llama3 ? 500000.0f : 10000.0f;
+  const float base = c.freq_base > 0.0f ? c.freq_base : c.llama3 ? 500000.0f : 10000.0f;
 
   const size_t slots = size_t(num_blocks) * block_size * n_kv;
   DeviceBuffer<uint16_t> dq(q), dk(k), dv(v);
@@ -176,6 +177,12 @@ TEST(CudaRopeKvInt8, MatchesFloat64Quantization) {
       check_rope_kv_int8({mode, d, d, false, 9, /*n_kv=*/3});  // odd KV head count
     }
   }
+}
+
+// Gemma 3: head_dim 256 NEOX (4 warps per head's amax), one KV head, both bases.
+TEST(CudaRopeKvInt8, HeadDim256NeoxBothGemmaBases) {
+  for (float base : {10000.0f, 1000000.0f})
+    check_rope_kv_int8({cuda::RopeMode::kNeox, 256, 256, false, 17, /*n_kv=*/1, base});
 }
 
 TEST(CudaRopeKvInt8, MissingScalePoolsAreRejected) {
