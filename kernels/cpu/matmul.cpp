@@ -113,7 +113,8 @@ void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tokens, 
   const size_t act_stride = (*act_row + 63) & ~size_t{63};
   // The panels' offsets into a row are gathered as int32.
   const GemmKernel* gemm = w.row_stride <= size_t(INT32_MAX / kPanelRows) ? gemm_kernel(w.type, isa) : nullptr;
-  const size_t info_stride = gemm ? size_t(w.cols / 32) : 0;  // gemm types have 32-element blocks
+  if (gemm && n_tokens < gemm->min_tokens) gemm = nullptr;  // the dot kernels: the same bits
+  const size_t info_stride = gemm ? size_t(w.cols / 32) : 0;  // per 32 elements (unused by K-quant panels)
   const size_t info_offset = act_stride * n_tokens;
   uint8_t* act = activation_scratch(info_offset + info_stride * n_tokens * sizeof(ActBlockInfo));
   auto* info = reinterpret_cast<ActBlockInfo*>(act + info_offset);  // act_stride keeps it aligned

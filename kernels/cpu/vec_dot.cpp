@@ -47,6 +47,8 @@ const GemmKernel* gemm_kernel(GgmlType weight_type, Isa isa) {
     case GgmlType::Q4_1: return &avx512::kGemmQ4_1;
     case GgmlType::Q5_0: return &avx512::kGemmQ5_0;
     case GgmlType::Q8_0: return &avx512::kGemmQ8_0;
+    case GgmlType::Q4_K: return &avx512::kGemmQ4_K;
+    case GgmlType::Q6_K: return &avx512::kGemmQ6_K;
     default: return nullptr;
   }
 }

@@ -50,6 +50,8 @@ struct GemmKernel {
   void (*panel)(int64_t n, const void* weights, size_t w_stride, int rows, const void* activations,
                 size_t a_stride, const ActBlockInfo* info, size_t info_stride, int64_t n_tokens, float* out,
                 int64_t ldo);
+  // matmul takes the panel from this many tokens on (the same bits either way).
+  int64_t min_tokens = 1;
 };
 
 // The kernel for `weight_type` on `isa` (falls back to a narrower ISA where a

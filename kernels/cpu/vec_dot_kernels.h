@@ -31,6 +31,10 @@ extern const GemmKernel kGemmQ4_0;
 extern const GemmKernel kGemmQ4_1;
 extern const GemmKernel kGemmQ5_0;
 extern const GemmKernel kGemmQ8_0;
+// K-quants (gemm_kquants_avx512.cpp): prefill only (min_tokens); the one-row
+// dot kernels below give the same bits.
+extern const GemmKernel kGemmQ4_K;
+extern const GemmKernel kGemmQ6_K;
 }  // namespace avx512
 
 // K-quants x Q8_K on every ISA, bit-identical to scalar (exact integer sums
