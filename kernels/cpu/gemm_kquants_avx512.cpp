@@ -3,19 +3,24 @@
 // per panel (unsigned codes, and the int16 scale of every element pair) and
 // reused for every token, which the one-row dot kernels redo per token.
 //
-// Bits: per (row, token) and super-block, the integer sum is exact (any
-// order gives the same int), and the float step is scalar::k_accumulate's,
-// lane-wise: sum + (d * yd * float(sumi) - dmin * yd * float(summ)), no fma
-// (-ffp-contract=off). So every output equals dot_q4_k_q8_k / dot_q6_k_q8_k
-// of that row and token, bit for bit (tests/kernels/test_kernels_kquant_gemm).
+// Bits: per (row, token) and super-block, the integer sums are exact (any
+// order gives the same int), and the float step is the one-row kernels'
+// (vec_dot_kernels.h), lane for lane: Q4_K two running sums, each one fma
+// per super-block (per 64 elements for the first grouped_tokens(n) tokens,
+// as llama.cpp's repacked GEMM), subtracted at the end; Q6_K eight lane sums, one fma each,
+// folded as scalar::q6k_result does. So every output equals dot_q4_k_q8_k /
+// dot_q6_k_q8_k of that row and token, bit for bit
+// (tests/kernels/test_vec_dot.cpp).
 //   Q4_K: sumi = sum_j sc_j * sum(q * y) over sub-block j (q in 0..15),
 //         summ = sum_j m_j * (Q8_K 16-element sums 2j, 2j+1).
-//   Q6_K: sumi = sum_k sc_k * sum((u - 32) * y) = sum_k sc_k * sum(u * y)
-//         - 32 * sum_k sc_k * bsum_k (u in 0..63), summ = 0, dmin = 0.
+//   Q6_K: lane l = sum over bytes 4l..4l+3 of every 32-element chunk of
+//         sc * u * y, minus 32 * (sc_2l * bsum_2l + sc_2l+1 * bsum_2l+1)
+//         (u in 0..63).
 #include <immintrin.h>
 
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/cpu/quant_blocks.h"
 #include "kernels/cpu/vec_dot_kernels.h"
@@ -37,6 +42,7 @@ struct Unpacked {
   // Weights of the Q8_K 16-element sums: int32 lane r of vector q holds the
   // pair (row r's weight of bsum 2q, of bsum 2q+1), for one madd per q.
   alignas(64) int16_t cm[8][kRows][2];
+  alignas(64) int16_t sc16[kRows][16];  // Q6_K: row r's 16 group scales
   alignas(64) float d[kRows];
   alignas(64) float dmin[kRows];
 };
@@ -68,7 +74,7 @@ void unpack(const BlockQ6_K& b, int r, Unpacked& u) {
     }
   }
   for (int p = 0; p < kQKK / 2; ++p) u.sc[r][p] = b.scales[p / 8];
-  for (int k = 0; k < 16; ++k) u.cm[k / 2][r][k % 2] = b.scales[k];
+  for (int k = 0; k < 16; ++k) u.sc16[r][k] = b.scales[k];
   u.d[r] = half_to_float(b.d);
   u.dmin[r] = 0.0f;
 }
@@ -110,36 +116,109 @@ inline __m512i correction(const Unpacked& u, const int16_t* bsums) {
   return acc;
 }
 
+// Lane r = sum over sub-blocks 2g, 2g+1 of row r's m_j * (Q8_K sum of sub-block j).
+inline __m512i correction_pair(const Unpacked& u, const int16_t* bsums, int g) {
+  __m512i acc = _mm512_setzero_si512();
+  for (int q = 2 * g; q < 2 * g + 2; ++q) {
+    int32_t pair;
+    std::memcpy(&pair, bsums + 2 * q, sizeof pair);
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_load_si512(u.cm[q]), _mm512_set1_epi32(pair)));
+  }
+  return acc;
+}
+
+// 16 int32 lanes of row r's scaled products over the 64 elements of group g.
+inline __m512i row_dot_group(const Unpacked& u, int r, const __m512i* y, int g) {
+  const __m512i w = _mm512_load_si512(u.w[r] + 64 * g);
+  const __m512i s = _mm512_load_si512(u.sc[r] + 32 * g);
+  return _mm512_madd_epi16(_mm512_maddubs_epi16(w, y[g]), s);
+}
+
+// Q4_K: state per token = acc[16 rows], acc_min[16 rows]. `grouped`: one
+// fma step per 64 elements (llama.cpp's GEMM tokens), else one per super-block.
+void q4k_tile(const Unpacked& u, int rows, const BlockQ8_K& y, bool grouped, float* state) {
+  __m512i yq[4];
+  for (int g = 0; g < 4; ++g) yq[g] = _mm512_loadu_si512(y.qs + 64 * g);
+  const __m512 yd = _mm512_set1_ps(y.d);
+  const __m512 d_yd = _mm512_mul_ps(_mm512_load_ps(u.d), yd);
+  const __m512 dmin_yd = _mm512_mul_ps(_mm512_load_ps(u.dmin), yd);
+  auto step = [&](__m512i sumi, __m512i summ) {
+    _mm512_storeu_ps(state, _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), d_yd, _mm512_loadu_ps(state)));
+    _mm512_storeu_ps(state + kRows, _mm512_fmadd_ps(_mm512_cvtepi32_ps(summ), dmin_yd, _mm512_loadu_ps(state + kRows)));
+  };
+  __m512i acc[kRows];
+  if (!grouped) {
+    for (int r = 0; r < kRows; ++r) acc[r] = r < rows ? row_dot(u, r, yq) : _mm512_setzero_si512();
+    return step(reduce16(acc), correction(u, y.bsums));
+  }
+  for (int g = 0; g < 4; ++g) {
+    for (int r = 0; r < kRows; ++r) acc[r] = r < rows ? row_dot_group(u, r, yq, g) : _mm512_setzero_si512();
+    step(reduce16(acc), correction_pair(u, y.bsums, g));
+  }
+}
+
+// Q6_K: state per token = 8 lane sums for each of 16 rows, or with `tiled`
+// (llama.cpp's tiled matmul) one sum per row in the first 16 floats.
+void q6k_tile(const Unpacked& u, int rows, const BlockQ8_K& y, bool tiled, float* state) {
+  __m512i yq[4];
+  for (int g = 0; g < 4; ++g) yq[g] = _mm512_loadu_si512(y.qs + 64 * g);
+  const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y.bsums));
+  __m512i sumi[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    if (r >= rows) {
+      sumi[r] = _mm512_setzero_si512();
+      continue;
+    }
+    // Lanes k and k+8 of row_dot hold bytes 4k..4k+3 of an even and an odd chunk.
+    const __m512i dot = row_dot(u, r, yq);
+    const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(dot), _mm512_extracti64x4_epi64(dot, 1));
+    const __m256i corr = _mm256_slli_epi32(
+        _mm256_madd_epi16(bsums, _mm256_load_si256(reinterpret_cast<const __m256i*>(u.sc16[r]))), 5);
+    const __m256i lane_sums = _mm256_sub_epi32(lanes, corr);
+    if (tiled) {
+      sumi[r] = _mm512_castsi256_si512(lane_sums);
+      sumi[r] = _mm512_inserti64x4(sumi[r], _mm256_setzero_si256(), 1);
+      continue;
+    }
+    const __m256 dyd = _mm256_set1_ps(y.d * u.d[r]);
+    float* acc = state + 8 * r;
+    _mm256_storeu_ps(acc, _mm256_fmadd_ps(dyd, _mm256_cvtepi32_ps(lane_sums), _mm256_loadu_ps(acc)));
+  }
+  if (!tiled) return;
+  // fma(float(sumi) * d, yd, acc), as scalar::q6k_tiled_add.
+  const __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(reduce16(sumi)), _mm512_load_ps(u.d));
+  _mm512_storeu_ps(state, _mm512_fmadd_ps(r, _mm512_set1_ps(y.d), _mm512_loadu_ps(state)));
+}
+
 template <typename Block>
 void kquant_panel(int64_t n, const void* weights, size_t w_stride, int rows, const void* activations,
                   size_t a_stride, const ActBlockInfo* /*info*/, size_t /*info_stride*/, int64_t n_tokens,
                   float* out, int64_t ldo) {
   constexpr bool kQ6 = std::is_same_v<Block, BlockQ6_K>;
+  constexpr int64_t kStatePerToken = kQ6 ? kRows * scalar::kQ6KLanes : 2 * kRows;
   thread_local Unpacked u;
+  thread_local std::vector<float> state;
+  state.assign(static_cast<size_t>(n_tokens * kStatePerToken), 0.0f);
   const auto* w = static_cast<const uint8_t*>(weights);
   const auto* a = static_cast<const uint8_t*>(activations);
-  const __mmask16 mask = static_cast<__mmask16>(rows >= kRows ? 0xFFFF : (1u << rows) - 1);
+  // Tokens [0, head) take llama.cpp's batch order (see batch_dots).
+  const int64_t head = batch_head_tokens(kQ6 ? GgmlType::Q6_K : GgmlType::Q4_K, n_tokens);
   for (int64_t i = 0; i < n / kQKK; ++i) {
     for (int r = 0; r < rows; ++r) unpack(reinterpret_cast<const Block*>(w + r * w_stride)[i], r, u);
-    const __m512 d = _mm512_load_ps(u.d), dmin = _mm512_load_ps(u.dmin);
     for (int64_t t = 0; t < n_tokens; ++t) {
       const BlockQ8_K& y = reinterpret_cast<const BlockQ8_K*>(a + t * a_stride)[i];
-      __m512i yq[4];
-      for (int g = 0; g < 4; ++g) yq[g] = _mm512_loadu_si512(y.qs + 64 * g);
-      __m512i acc[kRows];
-      for (int r = 0; r < kRows; ++r) acc[r] = r < rows ? row_dot(u, r, yq) : _mm512_setzero_si512();
-      __m512i sumi = reduce16(acc);
-      __m512i summ = correction(u, y.bsums);
-      if constexpr (kQ6) {
-        sumi = _mm512_sub_epi32(sumi, _mm512_slli_epi32(summ, 5));
-        summ = _mm512_setzero_si512();
-      }
-      const __m512 yd = _mm512_set1_ps(y.d);
-      const __m512 plus = _mm512_mul_ps(_mm512_mul_ps(d, yd), _mm512_cvtepi32_ps(sumi));
-      const __m512 minus = _mm512_mul_ps(_mm512_mul_ps(dmin, yd), _mm512_cvtepi32_ps(summ));
-      float* o = out + t * ldo;
-      const __m512 prev = i == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, o);
-      _mm512_mask_storeu_ps(o, mask, _mm512_add_ps(prev, _mm512_sub_ps(plus, minus)));
+      float* st = state.data() + t * kStatePerToken;
+      if constexpr (kQ6) q6k_tile(u, rows, y, t < head, st);
+      else q4k_tile(u, rows, y, t < head, st);
+    }
+  }
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float* st = state.data() + t * kStatePerToken;
+    for (int r = 0; r < rows; ++r) {
+      float v;
+      if constexpr (kQ6) v = t < head ? st[r] : scalar::q6k_result(st + 8 * r);
+      else v = scalar::q4k_result({st[r], st[kRows + r]});
+      out[t * ldo + r] = v;
     }
   }
 }

@@ -66,7 +66,7 @@ struct RowJob {
   int64_t n_tokens;
   float* y;
   int64_t ldy;
-  VecDotFn dot;
+  BatchDots dots;
   const GemmKernel* gemm;     // may be null: one vec_dot per output
   const ActBlockInfo* info;  // gemm only: per token, cols/32 entries
   size_t info_stride;
@@ -89,9 +89,10 @@ struct RowJob {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rt_end = std::min(rt + kRowTile, r1);
       prefetch_rows(weights, w_stride, rt_end, std::min(rt_end + kRowTile, r1));
-      for (int64_t t = 0; t < n_tokens; ++t)
-        for (int64_t r = rt; r < rt_end; ++r)
-          y[t * ldy + r] = dot(cols, weights + r * w_stride, act + t * act_stride);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        const VecDotFn f = t < dots.head_tokens ? dots.head : dots.tail;
+        for (int64_t r = rt; r < rt_end; ++r) y[t * ldy + r] = f(cols, weights + r * w_stride, act + t * act_stride);
+      }
     }
   }
 };
@@ -131,7 +132,7 @@ void matmul(const WeightView& w, const float* x, int64_t ldx, int64_t n_tokens, 
     quantize_tokens(0, n_tokens, 0);
 
   const RowJob job{static_cast<const uint8_t*>(w.data), w.row_stride, w.rows, w.cols, act, act_stride,
-                   n_tokens, y, ldy, vec_dot_fn(w.type, isa), gemm, info, info_stride};
+                   n_tokens, y, ldy, batch_dots(w.type, isa, n_tokens), gemm, info, info_stride};
   const bool parallel = pool && pool->size() > 1;
   if (gemm) {
     const int64_t n_panels = (w.rows + kPanelRows - 1) / kPanelRows;

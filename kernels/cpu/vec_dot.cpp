@@ -40,6 +40,30 @@ VecDotFn vec_dot_fn(GgmlType weight_type, Isa isa) {
                     std::string(ggml_type_info(weight_type).name));
 }
 
+int64_t batch_head_tokens(GgmlType weight_type, int64_t n_tokens) {
+  switch (weight_type) {
+    case GgmlType::Q4_K: return n_tokens - n_tokens % 4;
+    case GgmlType::Q6_K: return n_tokens >= 8 ? n_tokens : 0;
+    default: return 0;
+  }
+}
+
+BatchDots batch_dots(GgmlType weight_type, Isa isa, int64_t n_tokens) {
+  const VecDotFn tail = vec_dot_fn(weight_type, isa);
+  // One-row head kernels: AVX-512 runs these batches through its GEMM panels,
+  // so its one-row case (a panel that cannot be used) is AVX2's.
+  const bool scalar = isa == Isa::Scalar;
+  switch (weight_type) {
+    case GgmlType::Q4_K:
+      return {scalar ? scalar::dot_q4_k_q8_k_grouped : avx2::dot_q4_k_q8_k_grouped,
+              batch_head_tokens(weight_type, n_tokens), tail};
+    case GgmlType::Q6_K:
+      return {scalar ? scalar::dot_q6_k_q8_k_tiled : avx2::dot_q6_k_q8_k_tiled, batch_head_tokens(weight_type, n_tokens),
+              tail};
+    default: return {tail, 0, tail};
+  }
+}
+
 const GemmKernel* gemm_kernel(GgmlType weight_type, Isa isa) {
   if (isa != Isa::Avx512 || !isa_supported(isa)) return nullptr;
   switch (weight_type) {

@@ -60,10 +60,24 @@ struct GemmKernel {
 VecDotFn vec_dot_fn(GgmlType weight_type, Isa isa);
 inline VecDotFn vec_dot_fn(GgmlType weight_type) { return vec_dot_fn(weight_type, active_isa()); }
 
+// llama.cpp's x86 CPU backend picks a K-quant kernel, and with it the order
+// of the float sums, by the number of tokens in the batch: Q4_K through its
+// repacked GEMM for the first n - n % 4 tokens (GEMV for the rest), Q6_K
+// through its tiled matmul when n >= 8 (vec_dot below). Exact numerics follow
+// it: tokens [0, head_tokens) take `head`, the rest `tail`; for every other
+// type head_tokens is 0 and tail is vec_dot_fn's kernel.
+struct BatchDots {
+  VecDotFn head;
+  int64_t head_tokens;
+  VecDotFn tail;
+};
+int64_t batch_head_tokens(GgmlType weight_type, int64_t n_tokens);
+BatchDots batch_dots(GgmlType weight_type, Isa isa, int64_t n_tokens);
+
 // The GEMM panel kernel for `weight_type` on `isa`, or nullptr where there is
-// none (then matmul calls vec_dot_fn per output). Where one exists,
-// vec_dot_fn(weight_type, isa) is that panel with one row and one token, so
-// both give the same bits.
+// none (then matmul calls batch_dots' kernels per output). Where one exists,
+// its outputs equal those of batch_dots(weight_type, isa, n_tokens) for the
+// same tokens, bit for bit.
 const GemmKernel* gemm_kernel(GgmlType weight_type, Isa isa);
 
 }  // namespace loom

@@ -1,7 +1,8 @@
 // AVX-512 VNNI K-quant x Q8_K dot kernels. The integer sum of each
 // super-block is computed with dpbusd and exact int32 arithmetic, then
-// combined by the scalar kernels' own float step (scalar::k_accumulate), so
-// the results are bit-identical to them.
+// combined by the scalar kernels' own float step (scalar::q4k_add,
+// k_accumulate; for Q6_K the same per-lane fma and fold), so the results are
+// bit-identical to them.
 #include <immintrin.h>
 
 #include "kernels/cpu/quant_blocks.h"
@@ -43,16 +44,16 @@ float dot_q4_k_q8_k(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ4_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  float sum = 0;
+  scalar::Q4KSums sums;
   for (int64_t i = 0; i < n / kQKK; ++i) {
     const int sumi = k_sumi(x[i].scales, y[i].qs, [&](int g) {
       const __m256i q = load256(x[i].qs + 32 * g);
       return join(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_srli_epi16(q, 4), low4));
     });
     const int summ = scalar::k_min_sum(x[i].scales, y[i].bsums);
-    sum = scalar::k_accumulate(sum, half_to_float(x[i].d), y[i].d, sumi, half_to_float(x[i].dmin), summ);
+    scalar::q4k_add(sums, half_to_float(x[i].d), half_to_float(x[i].dmin), y[i].d, sumi, summ);
   }
-  return sum;
+  return scalar::q4k_result(sums);
 }
 
 float dot_q5_k_q8_k(int64_t n, const void* w, const void* a) {
@@ -78,11 +79,13 @@ float dot_q5_k_q8_k(int64_t n, const void* w, const void* a) {
 
 // Q6_K: dpbusd takes the stored 6-bit values u (0..63, unsigned); the offset
 // is taken back with Q8_K's 16-element sums: sum (u-32)*y = sum u*y - 32*bsum.
+// Lanes l and l+8 hold bytes 4l..4l+3 of an even and an odd 32-element chunk:
+// their sum is scalar::q6k_lanes' lane l.
 float dot_q6_k_q8_k(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ6_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
   const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x03);
-  float sum = 0;
+  __m256 facc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQKK; ++i) {
     // 16 sub-block scales as int32; lane k of a 64-element chunk m needs scale 4m + k/4.
     const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
@@ -106,11 +109,15 @@ float dot_q6_k_q8_k(int64_t n, const void* w, const void* a) {
       const __m512i s1 = _mm512_permutexvar_epi32(_mm512_add_epi32(idx0, _mm512_add_epi32(base, _mm512_set1_epi32(4))), sc);
       acc = _mm512_add_epi32(acc, _mm512_add_epi32(_mm512_mullo_epi32(d0, s0), _mm512_mullo_epi32(d1, s1)));
     }
-    const __m512i bs = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].bsums)));
-    const int sumi = _mm512_reduce_add_epi32(acc) - 32 * _mm512_reduce_add_epi32(_mm512_mullo_epi32(bs, sc));
-    sum = scalar::k_accumulate(sum, half_to_float(x[i].d), y[i].d, sumi, 0.f, 0);
+    const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
+    const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(load256(y[i].bsums), sc16), 5);
+    const __m256 dyd = _mm256_set1_ps(y[i].d * half_to_float(x[i].d));
+    facc = _mm256_fmadd_ps(dyd, _mm256_cvtepi32_ps(_mm256_sub_epi32(lanes, corr)), facc);
   }
-  return sum;
+  alignas(32) float lanes[scalar::kQ6KLanes];
+  _mm256_store_ps(lanes, facc);
+  return scalar::q6k_result(lanes);
 }
 
 }  // namespace loom::avx512

@@ -80,10 +80,15 @@ TEST_P(VecDot, MatchesFloat64ReferencesOnEveryIsa) {
     for (int64_t i = 0; i < n; ++i) exact += double(wf[i]) * x[i], loose_tol += wabs[i] * err[i];
     if (type == GgmlType::Q4_1) loose_tol += q4_1_sum_slack(w.data(), a.data(), n);
 
-    const float scalar = vec_dot_fn(type, Isa::Scalar)(n, w.data(), a.data());
+    // Each kernel: the one-token dot, and the one llama.cpp's order gives a
+    // large batch's tokens (batch_dots' head; the same kernel for most types).
+    for (int kernel = 0; kernel < 2; ++kernel) {
+    auto kernel_for = [&](Isa isa) { return kernel == 0 ? vec_dot_fn(type, isa) : batch_dots(type, isa, 8).head; };
+    const float scalar = kernel_for(Isa::Scalar)(n, w.data(), a.data());
     for (Isa isa : test::supported_isas()) {
-      SCOPED_TRACE(test::type_name(type) + " n=" + std::to_string(n) + " isa=" + std::string(isa_name(isa)));
-      const float got = vec_dot_fn(type, isa)(n, w.data(), a.data());
+      SCOPED_TRACE(test::type_name(type) + " n=" + std::to_string(n) + " isa=" + std::string(isa_name(isa)) +
+                   (kernel ? " batch order" : ""));
+      const float got = kernel_for(isa)(n, w.data(), a.data());
       ASSERT_TRUE(std::isfinite(got));
       EXPECT_NEAR(got, tight.value, tight_tol);
       EXPECT_NEAR(got, exact, loose_tol);
@@ -96,16 +101,18 @@ TEST_P(VecDot, MatchesFloat64ReferencesOnEveryIsa) {
         EXPECT_EQ(std::memcmp(&got, &scalar, 4), 0);
       }
     }
+    }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, VecDot, ::testing::ValuesIn(test::kWeightTypes),
                          [](const auto& info) { return test::type_name(info.param); });
 
-// The GEMM panels give the same bits as one vec_dot per output, for every
-// panel height and token count (decode path: 1-2 tokens unpacked in
-// registers; batches: a stored panel and groups of 4 + remainder), and
-// write nothing outside rows x tokens.
+// The GEMM panels give the same bits as one dot per output (batch_dots'
+// kernel for that token of that batch), for every panel height and token
+// count (decode path: 1-2 tokens unpacked in registers; batches: a stored
+// panel and groups of 4 + remainder; K-quants: llama.cpp's batch orders
+// from 4 and 8 tokens), and write nothing outside rows x tokens.
 TEST_P(VecDot, GemmPanelMatchesOneDotBitwise) {
   const GgmlType type = GetParam();
   const GgmlType atype = activation_type(type);
@@ -113,7 +120,6 @@ TEST_P(VecDot, GemmPanelMatchesOneDotBitwise) {
   for (Isa isa : test::supported_isas()) {
     const GemmKernel* gemm = gemm_kernel(type, isa);
     if (!gemm) continue;
-    const VecDotFn dot = vec_dot_fn(type, isa);
     for (int64_t n : sizes_for(type)) {
       const size_t w_stride = test::row_bytes(type, n) + 6;  // rows not packed
       const size_t a_stride = test::row_bytes(atype, n) + 12;  // not packed, Q8_K's float still aligned
@@ -130,7 +136,8 @@ TEST_P(VecDot, GemmPanelMatchesOneDotBitwise) {
         gemm->prepare(n, &a[t * a_stride], &info[t * nb]);
       }
       for (int rows : {1, 5, 16})
-        for (int64_t tokens : {1, 2, 3, 4, 9}) {
+        for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9}) {
+          const BatchDots dots = batch_dots(type, isa, tokens);
           const int64_t ldo = kPanelRows + 3;
           std::vector<float> out(ldo * tokens, NAN);
           gemm->panel(n, w.data(), w_stride, rows, a.data(), a_stride, info.data(), nb, tokens, out.data(), ldo);
@@ -140,6 +147,7 @@ TEST_P(VecDot, GemmPanelMatchesOneDotBitwise) {
                 EXPECT_TRUE(std::isnan(out[t * ldo + r])) << "written outside the panel: r=" << r;
                 continue;
               }
+              const VecDotFn dot = t < dots.head_tokens ? dots.head : dots.tail;
               const float one = dot(n, &w[r * w_stride], &a[t * a_stride]);
               EXPECT_EQ(std::memcmp(&one, &out[t * ldo + r], 4), 0) << test::type_name(type) << " isa="
                   << isa_name(isa) << " n=" << n << " rows=" << rows << " tokens=" << tokens << " r=" << r
