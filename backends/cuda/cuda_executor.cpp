@@ -32,7 +32,7 @@ std::vector<sampling::SampleResult> CudaExecutor::execute(const sched::StepPlan&
   model_.make_current();  // steps run on the engine's thread, not the loader's
   CudaForward& fwd = model_.forward();
   cudaStream_t stream = model_.stream();
-  for (const auto& copy : plan.copies) fwd.copy_block(copy.src, copy.dst);
+  for (const auto& copy : plan.copies) fwd.copy_block(copy.src, copy.dst, copy.window);
   const bool logprobs = any_logprobs(rows);
   // Graphs sample inside the replay, so logprob rows (which need the raw
   // logits first) take the eager path.

@@ -18,6 +18,8 @@ class CudaExecutor final : public Executor {
   std::vector<sampling::SampleResult> execute(const sched::StepPlan& plan,
                                               std::span<const RowSampling> rows) override;
   int32_t num_kv_blocks() const override { return model_.num_kv_blocks(); }
+  int32_t num_window_kv_blocks() const override { return model_.num_window_kv_blocks(); }
+  int32_t window_keep_tokens() const override { return model_.window_keep_tokens(); }
   int32_t block_size() const override { return model_.block_size(); }
   int32_t max_batch_tokens() const override { return model_.max_batch_tokens(); }
   int32_t max_context() const override { return model_.context(); }

@@ -14,6 +14,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "backends/common/model/model_config.h"
 #include "backends/cuda/device_weights.h"
@@ -25,6 +26,7 @@ namespace loom::cuda_backend {
 
 struct ForwardLimits {
   int32_t kv_blocks = 0;    // physical blocks including the padding block (set by allocate_kv)
+  int32_t window_blocks = 0;  // the sliding layers' pool, padding block included; 0: none (allocate_kv)
   int32_t block_size = 16;
   int32_t context = 0;      // decode attention always sizes its split grid for this
   int32_t split_len = 256;  // decode attention split (Flash-Decoding)
@@ -56,10 +58,15 @@ class CudaForward {
   static size_t kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool kv_int8 = false);
 
   // Allocates the KV pools, kv_blocks including the padding block. fp16:
-  // [n_layers][K|V][kv_blocks][block_size][n_kv_heads][head_dim] fp16; int8:
-  // the same shape in int8, then [n_layers][K|V][kv_blocks][block_size][n_kv_heads]
-  // fp32 scales. Call once, before any enqueue.
-  void allocate_kv(int32_t kv_blocks);
+  // [n_layers][K|V][blocks of the layer][block_size][n_kv_heads][head_dim] fp16;
+  // int8: the same shape in int8, then [n_layers][K|V][blocks of the layer]
+  // [block_size][n_kv_heads] fp32 scales. window_blocks > 0 (padding block
+  // included): the sliding-window layers have that many blocks (the window
+  // pool, indexed by the steps' window block tables), the others kv_blocks.
+  // Call once, before any enqueue.
+  void allocate_kv(int32_t kv_blocks, int32_t window_blocks = 0);
+  // Bytes of one block of the sliding-window layers alone (0: the model has none).
+  static size_t window_kv_bytes_per_block(const ModelConfig& c, int32_t block_size, bool kv_int8 = false);
 
   virtual void enqueue_logits(const StepShape& shape) = 0;  // -> logits(): [n_rows][n_vocab] fp32
   void enqueue_sample(const StepShape& shape);  // -> out(): tokens, status (penalties hit logits)
@@ -67,8 +74,10 @@ class CudaForward {
     enqueue_logits(shape);
     enqueue_sample(shape);
   }
-  // Copies block src to dst in every layer's K and V, scales included (copy-on-write).
-  void copy_block(int32_t src, int32_t dst);
+  // Copies block src to dst in every layer's K and V of one pool, scales
+  // included (copy-on-write); window: the window pool's layers, else the
+  // others (without a window pool: every layer, and window copies are no-ops).
+  void copy_block(int32_t src, int32_t dst, bool window = false);
 
   // [tokens: max_seqs][status: max_seqs][error flag: 1] int32, device.
   const int32_t* out() const { return out_; }
@@ -93,6 +102,13 @@ class CudaForward {
   // `scale`; window > 0: the query at position p sees keys [p - window + 1, p].
   void attend(int32_t layer, const StepShape& shape, float scale, int32_t window);
   KvLayerPools kv_pools(int32_t layer) const;
+  // Whether layer `layer` keeps its KV in the window pool; its pool's blocks
+  // (padding block included) and the step's block tables over that pool.
+  bool in_window_pool(int32_t layer) const { return lim_.window_blocks > 0 && c_.is_sliding(layer); }
+  int32_t layer_blocks(int32_t layer) const { return in_window_pool(layer) ? lim_.window_blocks : lim_.kv_blocks; }
+  const int32_t* block_tables(int32_t layer) const {
+    return in_window_pool(layer) ? meta_.window_block_tables() : meta_.block_tables();
+  }
   // Gathers the sampling rows of h_ (final-normed) into hs_ and runs the LM
   // head into logits_ (fp32). No-op for steps without logits rows.
   void lm_head(const StepShape& shape);
@@ -113,6 +129,10 @@ class CudaForward {
   float* logits_;       // [max_seqs][n_vocab]
   int32_t* out_;        // see out()
   void* decode_ws_;     // decode attention split partials
+  // forward_kv_cache.cpp: where each layer's K starts, in (token, kv head)
+  // slots from the pool's start (its V follows), and the slots of all layers.
+  std::vector<size_t> layer_slot_;
+  size_t total_slots_ = 0;
 };
 
 }  // namespace loom::cuda_backend

@@ -6,10 +6,27 @@
 #include "backends/common/model/vocab_loader.h"
 #include "backends/common/model/gemma3_weights.h"
 #include "backends/common/model/llama_weights.h"
+#include "scheduler/scheduler.h"
 
 namespace loom {
 
 using namespace cuda_backend;
+
+namespace {
+
+// The window pool the scheduler needs for these options (0: the model has no
+// sliding-window layers, or the options keep one pool).
+int32_t min_window_blocks(const ModelConfig& c, const CudaModelOptions& o) {
+  if (!o.window_pool || CudaForward::window_kv_bytes_per_block(c, o.block_size, o.kv_int8) == 0) return 0;
+  sched::SchedulerConfig s;
+  s.block_size = o.block_size;
+  s.max_num_seqs = o.max_num_seqs;
+  s.max_batched_tokens = o.max_batch_tokens;
+  s.window_keep_tokens = c.sliding_window;
+  return s.min_window_blocks();
+}
+
+}  // namespace
 
 CudaModel::~CudaModel() {
   (void)cudaSetDevice(options_.device);  // the destroying thread may have another current device
@@ -97,13 +114,16 @@ void CudaModel::plan_and_allocate() {
   in.kv_cache_bytes = o.kv_cache_bytes;
   in.kv_blocks = o.kv_blocks;
   in.bytes_per_block = CudaForward::kv_bytes_per_block(c, o.block_size, o.kv_int8);
+  in.window_bytes_per_block = CudaForward::window_kv_bytes_per_block(c, o.block_size, o.kv_int8);
+  in.window_blocks = min_window_blocks(c, o);
   in.kv_int8 = o.kv_int8;
   in.block_size = o.block_size;
   in.max_context = context_;
   in.max_num_seqs = o.max_num_seqs;
   plan_ = plan_memory(in);
   meta_->set_num_blocks(plan_.blocks);
-  forward_->allocate_kv(plan_.blocks + 1);
+  meta_->set_window_pool(plan_.window_blocks, window_keep_tokens());
+  forward_->allocate_kv(plan_.blocks + 1, plan_.window_blocks > 0 ? plan_.window_blocks + 1 : 0);
   if (o.print_memory_plan)
     std::fprintf(stderr, "loom cuda: %s%s\n%s\n", probe_.device.c_str(), probe_.emulated ? " [emulated]" : "",
                  plan_.report.c_str());

@@ -43,6 +43,11 @@ struct CudaModelOptions {
   // ~1.9x the tokens in the same memory, small accuracy cost. Set from the plugin key
   // kv_cache_dtype = "int8" (LMDeploy's quant_policy=8); false: the fp16 cache.
   bool kv_int8 = false;
+  // Models with sliding-window layers (Gemma 3): those layers keep their KV
+  // in a pool of their own, sized for the scheduler's windows, when the memory
+  // plan finds that it holds more full contexts in the same budget
+  // (memory_plan.h, scheduler/README.md). false: every layer in one pool.
+  bool window_pool = true;
   bool print_memory_plan = true;    // start-up report on stderr
 };
 
@@ -68,6 +73,10 @@ class CudaModel {
   int32_t max_num_seqs() const { return options_.max_num_seqs; }
   int32_t block_size() const { return options_.block_size; }
   int32_t num_kv_blocks() const { return plan_.blocks; }  // usable (without the padding block)
+  // The window pool (sched::SchedulerConfig::window_blocks / window_keep_tokens);
+  // 0 when every layer is in the one pool. The kernels read exactly the window.
+  int32_t num_window_kv_blocks() const { return plan_.window_blocks; }
+  int32_t window_keep_tokens() const { return plan_.window_blocks > 0 ? config_.sliding_window : 0; }
   const std::string& memory_report() const { return plan_.report; }
   const cuda_backend::MemoryPlan& memory_plan() const { return plan_; }
   int64_t weight_bytes() const { return weights_.bytes; }  // uploaded weights, device bytes

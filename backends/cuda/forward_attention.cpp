@@ -4,7 +4,8 @@
 // step's padded block tables as CSR with indptr[s] = s * max_blocks_per_seq,
 // over the fp16 or the int8 cache (dequantized on the fly by both kernels).
 // head_dim 256 (Gemma 3): the prefill group runs through the decode kernel,
-// one launch row per query token. A sliding window bounds both.
+// one launch row per query token. A sliding window bounds both; with a
+// window pool its layers read that pool through the window block tables.
 #include "backends/cuda/cuda_forward.h"
 #include "kernels/cuda/attention/decode_attention.cuh"
 #include "kernels/cuda/attention/prefill_attention.cuh"
@@ -22,14 +23,14 @@ void CudaForward::attend(int32_t l, const StepShape& s, float scale, int32_t win
   kv.v_q = pools.v_q;
   kv.k_scale = pools.k_scale;
   kv.v_scale = pools.v_scale;
-  kv.num_blocks = lim_.kv_blocks;
+  kv.num_blocks = layer_blocks(l);
   kv.block_size = lim_.block_size;
   kv.n_kv_heads = c_.n_kv_heads;
   kv.head_dim = c_.head_dim;
   kv.block_indptr = meta_.indptr();
   if (s.n_decode > 0) {
     kv.batch = s.n_decode;
-    kv.block_indices = meta_.block_tables();
+    kv.block_indices = block_tables(l);
     kv.kv_len = meta_.kv_len();
     cuda::DecodeAttentionArgs a;
     a.q = q_;
@@ -50,7 +51,7 @@ void CudaForward::attend(int32_t l, const StepShape& s, float scale, int32_t win
     // unsplit, so no split workspace is needed for max_tokens rows.
     const size_t row0 = static_cast<size_t>(s.n_decode) * c_.q_dim();
     kv.batch = s.n_tokens - s.n_decode;
-    kv.block_indices = meta_.block_tables();
+    kv.block_indices = block_tables(l);
     kv.kv_len = meta_.kv_len();
     cuda::DecodeAttentionArgs a;
     a.q = q_ + row0;
@@ -67,7 +68,7 @@ void CudaForward::attend(int32_t l, const StepShape& s, float scale, int32_t win
   } else if (s.n_prefill_seqs > 0) {
     const size_t row0 = static_cast<size_t>(s.n_decode) * c_.q_dim();
     kv.batch = s.n_prefill_seqs;
-    kv.block_indices = meta_.block_tables() + static_cast<size_t>(s.n_decode) * cap.max_blocks_per_seq;
+    kv.block_indices = block_tables(l) + static_cast<size_t>(s.n_decode) * cap.max_blocks_per_seq;
     kv.kv_len = meta_.kv_len() + s.n_decode;
     cuda::PrefillAttentionArgs a;
     a.q = q_ + row0;

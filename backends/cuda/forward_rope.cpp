@@ -20,7 +20,7 @@ void CudaForward::rope_kv_write(int32_t l, int32_t n, const cuda::RopeConfig& ro
   cuda::PagedKvWriteTarget cache;
   cache.k = pools.k;
   cache.v = pools.v;
-  cache.num_blocks = lim_.kv_blocks;
+  cache.num_blocks = layer_blocks(l);
   cache.block_size = lim_.block_size;
   cache.n_kv_heads = c_.n_kv_heads;
   cache.head_dim = c_.head_dim;
@@ -30,7 +30,7 @@ void CudaForward::rope_kv_write(int32_t l, int32_t n, const cuda::RopeConfig& ro
   cache.k_scale = pools.k_scale;
   cache.v_scale = pools.v_scale;
   const StepCapacity& cap = meta_.capacity();
-  const cuda::KvWriteMap map{meta_.positions(), meta_.seq_of_token(), meta_.block_tables(), cap.max_seqs,
+  const cuda::KvWriteMap map{meta_.positions(), meta_.seq_of_token(), block_tables(l), cap.max_seqs,
                              cap.max_blocks_per_seq};
   check_cuda(cuda::launch_rope_kv_write(rope, q_, k_, v_, n, c_.n_heads, cache, map, error_flag(), stream_),
              "launch_rope_kv_write");

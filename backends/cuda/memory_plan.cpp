@@ -1,8 +1,10 @@
 #include "backends/cuda/memory_plan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
+#include "backends/common/model/kv_budget.h"
 #include "backends/common/model/model_config.h"
 #include "kernels/cuda/attention/kv_cache_format.cuh"
 
@@ -36,6 +38,38 @@ Budget kv_budget(const MemoryPlanInput& in, int64_t available, const std::string
   }
   if (in.kv_cache_bytes <= by_fraction) return {in.kv_cache_bytes, bytes_source + " (< " + fraction_source + ")"};
   return {by_fraction, fraction_source + " (< " + bytes_source + ")"};
+}
+
+// The window pool split of the plan's byte budget (memory_plan.h). Both pools
+// get a padding block, whose bytes together are one whole block's; they are
+// paid first, so split_kv_for_window compares usable blocks only.
+void split_for_window(const MemoryPlanInput& in, int64_t budget, int64_t cap, MemoryPlan& p) {
+  const auto bpb = static_cast<int64_t>(in.bytes_per_block);
+  KvWindowSplitInput s;
+  s.plain.budget_bytes = budget - bpb;
+  s.plain.blocks = p.blocks;
+  s.plain.kv_bytes = p.kv_bytes - bpb;
+  s.bytes_per_block = in.bytes_per_block;
+  s.window_bytes_per_block = in.window_bytes_per_block;
+  s.window_blocks = in.window_blocks;
+  s.max_blocks = static_cast<int32_t>(std::min<int64_t>(cap, INT32_MAX));
+  const KvWindowSplit split = split_kv_for_window(s);
+  if (!split.use) return;
+  p.blocks = split.blocks;
+  p.window_blocks = split.window_blocks;
+  p.kv_bytes = split.kv_bytes + bpb;
+}
+
+std::string kv_line(const MemoryPlanInput& in, const MemoryPlan& p, const std::string& source) {
+  const auto bpb = static_cast<int64_t>(in.bytes_per_block);
+  const std::string dtype = in.kv_int8 ? " int8 + fp32 scales" : " fp16";
+  if (p.window_blocks == 0)
+    return "kv cache " + mib(p.kv_bytes) + dtype + " = " + std::to_string(p.blocks) + "+1 blocks x " + mib(bpb) +
+           " (" + source + ")";
+  const auto window_bpb = static_cast<int64_t>(in.window_bytes_per_block);
+  return "kv cache " + mib(p.kv_bytes) + dtype + " = " + std::to_string(p.blocks) + "+1 blocks x " +
+         mib(bpb - window_bpb) + " (full-attention layers) + " + std::to_string(p.window_blocks) +
+         "+1 blocks x " + mib(window_bpb) + " (sliding-window layers' pool) (" + source + ")";
 }
 
 }  // namespace
@@ -84,12 +118,11 @@ MemoryPlan plan_memory(const MemoryPlanInput& in) {
   p.blocks = static_cast<int32_t>(blocks);
   p.kv_bytes = (blocks + 1) * bpb;
   if (in.kv_blocks > 0) p.budget = p.kv_bytes;
+  if (in.window_blocks > 0) split_for_window(in, p.budget, cap, p);
   if (p.kv_bytes > p.available)
     throw KvBudgetError("KV cache of " + mib(p.kv_bytes) + " (" + source + ") does not fit: " + numbers);
   p.report = "weights " + mib(in.weight_bytes) + "\nworkspace " + mib(in.workspace_bytes) +
-             "\ngraph reserve " + mib(in.graph_reserve) + "\nkv cache " + mib(p.kv_bytes) +
-             (in.kv_int8 ? " int8 + fp32 scales" : " fp16") + " = " +
-             std::to_string(p.blocks) + "+1 blocks x " + mib(bpb) + " (" + source + ")" +
+             "\ngraph reserve " + mib(in.graph_reserve) + "\n" + kv_line(in, p, source) +
              "\ndevice total " + mib(in.total) + ", left free " +
              mib(p.available - p.kv_bytes);
   return p;

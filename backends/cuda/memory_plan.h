@@ -15,6 +15,14 @@
 // inputs (fraction outside (0, 1], negative bytes) are plain ModelErrors.
 // bytes_per_block depends on the KV dtype (kv_cache_bytes_per_block): the int8
 // cache (per-token fp32 scales) holds ~1.9x the tokens of fp16 at head_dim 64.
+//
+// Window pool (models with sliding-window layers, scheduler/README.md): given
+// window_blocks (the scheduler's minimum), the same byte budget is split as
+// the CPU backend splits it (split_kv_for_window, kv_budget.h): window_blocks
+// blocks of the sliding layers' KV, the rest full-attention blocks, each pool
+// with its own padding block. The split is taken only when it holds more
+// full blocks than one pool (or as many in fewer bytes); with kv_blocks given
+// it re-divides the bytes of kv_blocks one-pool blocks.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +49,10 @@ struct MemoryPlanInput {
   int64_t kv_cache_bytes = 0;               // > 0: KV budget in bytes; 0: not given
   int32_t kv_blocks = 0;  // > 0: exactly this many blocks (overrides both keys)
   size_t bytes_per_block = 0;  // all layers, K and V (kv_cache_bytes_per_block)
+  // The sliding-window layers' share of bytes_per_block, and the window pool
+  // the scheduler needs (sched::SchedulerConfig::min_window_blocks()); 0: no window pool.
+  size_t window_bytes_per_block = 0;
+  int32_t window_blocks = 0;
   bool kv_int8 = false;        // only named in the report
   int32_t block_size = 16;
   int32_t max_context = 0;
@@ -48,8 +60,9 @@ struct MemoryPlanInput {
 };
 
 struct MemoryPlan {
-  int32_t blocks = 0;      // usable by the scheduler
-  int64_t kv_bytes = 0;    // (blocks + 1 padding block) * bytes_per_block
+  int32_t blocks = 0;      // usable by the scheduler (the full-attention layers' with a window pool)
+  int32_t window_blocks = 0;  // the sliding layers' pool, usable (+1 padding block); 0: none
+  int64_t kv_bytes = 0;    // one pool: (blocks + 1 padding block) * bytes_per_block
   int64_t available = 0;   // what the KV cache could take
   int64_t budget = 0;      // the KV budget in bytes (the kv_blocks path: kv_bytes)
   bool capped = false;     // blocks limited to max_num_seqs full contexts

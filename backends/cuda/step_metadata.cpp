@@ -53,6 +53,7 @@ StepMetadata::StepMetadata(const StepCapacity& cap, int32_t num_blocks, int32_t 
   off_.params = take(S * sizeof(cuda::DeviceSamplingParams));
   off_.history_offsets = take((S + 1) * i32);
   off_.block_tables = take(S * static_cast<size_t>(cap.max_blocks_per_seq) * i32);
+  off_.window_block_tables = take(S * static_cast<size_t>(cap.max_blocks_per_seq) * i32);
   off_.history = take(static_cast<size_t>(std::max(cap.max_history, 1)) * i32);
   off_.end = at;
   host_ = PinnedBuffer(at);
@@ -78,6 +79,27 @@ void StepMetadata::check_seq(const sched::ScheduledSeq& seq) const {
     if (id < 0 || id >= n_vocab_)
       throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary of " +
                        std::to_string(n_vocab_));
+  if (num_window_blocks_ > 0) check_window_table(seq);
+}
+
+// The window table covers what the block table does; the blocks this step
+// reads (its first query's window on) or writes are present, the rest are
+// present or dropped (-1).
+void StepMetadata::check_window_table(const sched::ScheduledSeq& seq) const {
+  const std::vector<sched::BlockId>& table = seq.window_block_table;
+  if (table.size() != seq.block_table.size())
+    throw ModelError("window block table of " + std::to_string(table.size()) + " blocks for a block table of " +
+                     std::to_string(seq.block_table.size()) +
+                     " (the scheduler must run with this backend's window pool)");
+  const int64_t first_read = std::max<int64_t>(0, seq.start_pos - window_keep_tokens_ + 1) / block_size_;
+  for (size_t i = 0; i < table.size(); ++i) {
+    const int32_t b = table[i];
+    const bool needed = static_cast<int64_t>(i) >= first_read;
+    if ((b == -1 && !needed) || (b >= 0 && b < num_window_blocks_)) continue;
+    throw ModelError("window block id " + std::to_string(b) + " at table entry " + std::to_string(i) +
+                     (b == -1 ? " was dropped, but position " + std::to_string(seq.start_pos) + " reads it"
+                              : " outside the window pool of " + std::to_string(num_window_blocks_)));
+  }
 }
 
 // Slot s's kv length and padded block-table row; seq == nullptr: a padding
@@ -87,6 +109,11 @@ void StepMetadata::add_slot(int32_t slot, const sched::ScheduledSeq* seq) {
   const size_t n = seq ? seq->block_table.size() : 0;
   if (seq) std::copy(seq->block_table.begin(), seq->block_table.end(), row);
   std::fill(row + n, row + cap_.max_blocks_per_seq, num_blocks_);
+  if (num_window_blocks_ > 0) {
+    int32_t* window_row = hptr<int32_t>(off_.window_block_tables) + static_cast<size_t>(slot) * cap_.max_blocks_per_seq;
+    if (seq) std::copy(seq->window_block_table.begin(), seq->window_block_table.end(), window_row);
+    std::fill(window_row + n, window_row + cap_.max_blocks_per_seq, num_window_blocks_);
+  }
   hptr<int32_t>(off_.kv_len)[slot] = seq ? seq->end_pos() : 1;
 }
 

@@ -9,7 +9,11 @@
 // ("prefill group", prefill kernel). Token row t belongs to slot
 // seq_of_token[t]; slot s's block table is block_tables[s][0 .. max_blocks),
 // padded with the padding block id (num_blocks), which the CSR view
-// (indptr[s] = s * max_blocks) and the KV-write map share.
+// (indptr[s] = s * max_blocks) and the KV-write map share. With a window
+// pool (set_window_pool), window_block_tables holds the sliding-window
+// layers' tables in the same shape, padded with that pool's padding block
+// id; entries the scheduler dropped (behind the window) stay -1, which no
+// kernel reads (a read would poison the row, never touch another's block).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -55,6 +59,12 @@ class StepMetadata {
   // The scheduler's pool size, known once the memory plan ran (block ids
   // must be below it; id num_blocks is the padding block).
   void set_num_blocks(int32_t num_blocks) { num_blocks_ = num_blocks; }
+  // The window pool's size (its padding block is id num_window_blocks) and
+  // how far back a query reads it (keys from pos - keep_tokens + 1 on); 0: none.
+  void set_window_pool(int32_t num_window_blocks, int32_t keep_tokens) {
+    num_window_blocks_ = num_window_blocks;
+    window_keep_tokens_ = keep_tokens;
+  }
   size_t device_bytes() const { return dev_.bytes(); }
 
   // Device arrays (fixed addresses).
@@ -66,6 +76,7 @@ class StepMetadata {
   const int32_t* indptr() const { return dptr<int32_t>(off_.indptr); }  // s * max_blocks
   const int32_t* sample_rows() const { return dptr<int32_t>(off_.sample_rows); }
   const int32_t* block_tables() const { return dptr<int32_t>(off_.block_tables); }
+  const int32_t* window_block_tables() const { return dptr<int32_t>(off_.window_block_tables); }
   const cuda::DeviceSamplingParams* params() const { return dptr<cuda::DeviceSamplingParams>(off_.params); }
   const int32_t* history_offsets() const { return dptr<int32_t>(off_.history_offsets); }
   const int32_t* history() const { return dptr<int32_t>(off_.history); }
@@ -74,18 +85,20 @@ class StepMetadata {
  private:
   struct Offsets {  // bytes into the buffers; `history` last (copied separately)
     size_t token_ids, positions, seq_of_token, kv_len, q_indptr, indptr, sample_rows, params,
-        history_offsets, block_tables, history, end;
+        history_offsets, block_tables, window_block_tables, history, end;
   };
   template <class T>
   T* hptr(size_t off) const { return reinterpret_cast<T*>(host_.as<char>() + off); }
   template <class T>
   const T* dptr(size_t off) const { return reinterpret_cast<const T*>(dev_.as<char>() + off); }
   void check_seq(const sched::ScheduledSeq& seq) const;
+  void check_window_table(const sched::ScheduledSeq& seq) const;
   void add_slot(int32_t slot, const sched::ScheduledSeq* seq);
   void add_sample_row(int32_t row, int32_t token_row, const RowSampling* rs, StepShape& shape);
 
   StepCapacity cap_;
   int32_t num_blocks_, block_size_, context_, n_vocab_;
+  int32_t num_window_blocks_ = 0, window_keep_tokens_ = 0;
   Offsets off_{};
   PinnedBuffer host_;
   DeviceBuffer dev_;

@@ -13,7 +13,11 @@
 // is patched to 8 (the u32 rewritten in place, written once to the temp
 // directory): both backends then mask the sliding layers' keys to the last
 // 8, in the chunked prefill (row-mapped attention), the mixed step and the
-// graph-replayed decode steps.
+// graph-replayed decode steps. There the CUDA backend keeps its sliding
+// layers in a window pool of its own (the memory plan finds it pays), so the
+// scheduler drops their blocks behind the window while the CPU, on one pool,
+// keeps them: the comparison also covers the window pool's tables.
+// (test_cuda_window_pool.cpp holds that pool to one pool bit for bit.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -29,6 +33,7 @@
 #include "backends/cuda/cuda_executor.h"
 #include "scheduler/scheduler.h"
 #include "tests/common/test_paths.h"
+#include "tests/cuda_backend/gemma3_window_copy.h"
 
 namespace loom::test {
 namespace {
@@ -67,29 +72,6 @@ std::vector<float> cpu_logits(CpuModel& cpu, const sched::StepPlan& plan) {
   return out;
 }
 
-// A copy of the GGUF at `path` with gemma3.attention.sliding_window set to
-// `window`; "" when the key is not a u32 in the file.
-std::string window_patched_copy(const std::string& path, uint32_t window) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(std::filesystem::file_size(path), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  const std::string key = "gemma3.attention.sliding_window";
-  std::string needle(sizeof(uint64_t), '\0');
-  const uint64_t len = key.size();  // GGUF strings: u64 length, then the bytes
-  std::memcpy(needle.data(), &len, sizeof(len));
-  needle += key;
-  const size_t at = bytes.find(needle);
-  if (at == std::string::npos) return "";
-  const size_t value = at + needle.size();
-  uint32_t type = 0;
-  std::memcpy(&type, &bytes[value], sizeof(type));
-  if (type != 4) return "";  // GGUF_TYPE_UINT32
-  std::memcpy(&bytes[value + sizeof(type)], &window, sizeof(window));
-  const auto out = std::filesystem::temp_directory_path() / ("loom_gemma3_window" + std::to_string(window) + ".gguf");
-  std::ofstream(out, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return out.string();
-}
-
 void compare_backends(const std::string& path, int32_t expect_window) {
   const auto t0 = std::chrono::steady_clock::now();
   CpuModelOptions co;
@@ -114,7 +96,9 @@ void compare_backends(const std::string& path, int32_t expect_window) {
   const int32_t vocab = cuda->config().n_vocab;
 
   sched::SchedulerConfig sc;
-  sc.num_blocks = kBlocks;
+  sc.num_blocks = gpu.num_kv_blocks();
+  sc.window_blocks = gpu.num_window_kv_blocks();
+  sc.window_keep_tokens = gpu.window_keep_tokens();
   sc.block_size = kBlockSize;
   sc.max_num_seqs = kMaxSeqs;
   sc.max_batched_tokens = kMaxTokens;
@@ -216,7 +200,7 @@ TEST(CudaBackendEmulated, MatchesCpuBackendOnGemma3WithAnEightKeyWindow) {
   const std::string path = gemma_model_path();
   if (!std::filesystem::exists(path))
     GTEST_SKIP() << "Gemma 3 model " << path << " is missing (run scripts/fetch_model.sh gemma3 or set LOOM_GEMMA_MODEL)";
-  const std::string patched = window_patched_copy(path, 8);
+  const std::string patched = window_patched_copy(path, 8, "vs_cpu");
   ASSERT_FALSE(patched.empty()) << "no u32 gemma3.attention.sliding_window in " << path;
   compare_backends(patched, 8);
   std::filesystem::remove(patched);

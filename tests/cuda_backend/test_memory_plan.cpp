@@ -163,5 +163,51 @@ TEST(CudaMemoryPlan, Int8CacheHoldsAbout1p88xTheBlocks) {
   EXPECT_NE(f16.report.find(" fp16 = "), std::string::npos) << f16.report;
 }
 
+// Gemma 3 270M's shape: 15 of 18 layers slide, so a block's sliding share
+// is 15/18 of it. 1 MiB blocks over 18 layers -> 0.8333 MiB window share.
+MemoryPlanInput windowed() {
+  MemoryPlanInput in = input();  // 500 MiB budget, 1 MiB blocks, 64 blocks per sequence
+  in.bytes_per_block = size_t{18} << 16;   // 18 layers x 64 KiB
+  in.window_bytes_per_block = size_t{15} << 16;
+  in.window_blocks = 40;
+  return in;
+}
+
+TEST(CudaMemoryPlan, WindowPoolSplitsTheSameBudgetWithAPaddingBlockEach) {
+  const MemoryPlanInput in = windowed();
+  const MemoryPlan p = plan_memory(in);
+  // By hand: budget 500 MiB = 8000 blocks of 64 KiB units; one pool: 8000/18 - 1 = 443 blocks.
+  // Split: the two padding blocks (3 + 15 units) and 40 window blocks of 15 units leave
+  // 8000 - 18 - 600 = 7382 units: 2460 full blocks of 3, under the cap of 6400.
+  EXPECT_EQ(p.window_blocks, 40);
+  EXPECT_EQ(p.blocks, 2460);
+  EXPECT_EQ(p.kv_bytes, (int64_t{2461} * 3 + int64_t{41} * 15) << 16);
+  EXPECT_LE(p.kv_bytes, p.budget);
+  EXPECT_NE(p.report.find("2460+1 blocks"), std::string::npos) << p.report;
+  EXPECT_NE(p.report.find("40+1 blocks"), std::string::npos) << p.report;
+  EXPECT_NE(p.report.find("sliding-window layers' pool"), std::string::npos) << p.report;
+}
+
+TEST(CudaMemoryPlan, WindowPoolWithExplicitBlocksRedividesTheirBytes) {
+  MemoryPlanInput in = windowed();
+  in.kv_blocks = 100;  // 101 one-pool blocks = 1818 units
+  in.max_num_seqs = 2;  // cap 128 full blocks
+  const MemoryPlan p = plan_memory(in);
+  // 1818 - 18 (padding) - 40 * 15 = 1200 units -> 400 full blocks, capped at 128.
+  EXPECT_EQ(p.window_blocks, 40);
+  EXPECT_EQ(p.blocks, 128);
+  EXPECT_EQ(p.kv_bytes, (int64_t{129} * 3 + int64_t{41} * 15) << 16);
+}
+
+TEST(CudaMemoryPlan, NoWindowPoolWhenItDoesNotPay) {
+  MemoryPlanInput in = windowed();
+  in.kv_cache_fraction = 0.08;  // 80 MiB = 1280 units: one pool 1280 / 18 - 1 = 70 blocks
+  in.window_blocks = 80;        // 1280 - 18 - 80 * 15 = 62 units: 20 full blocks < 70
+  const MemoryPlan p = plan_memory(in);
+  EXPECT_EQ(p.window_blocks, 0);
+  EXPECT_EQ(p.blocks, 1280 / 18 - 1);
+  EXPECT_EQ(p.report.find("sliding-window"), std::string::npos) << p.report;
+}
+
 }  // namespace
 }  // namespace loom::cuda_backend

@@ -3,6 +3,7 @@
 // padding, read back from the device buffer after upload.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "backends/common/model/model_config.h"
@@ -110,6 +111,45 @@ TEST(CudaStepMetadata, BadPlansAreRejectedWithTheValue) {
   EXPECT_THROW(meta.build(plan, {}, 0), ModelError);  // block 10 is the padding block
   plan.seqs[0] = seq(1, std::vector<int32_t>(17, 1), 0, {0, 1, 2, 3}, -1);
   EXPECT_THROW(meta.build(plan, {}, 0), ModelError);  // past the context of 16
+}
+
+// The window pool's tables (7 blocks, padding id 7; a query reads the 6 keys
+// up to its position): copied as given, dropped entries kept at -1, padded
+// with the window pool's padding block, graph padding slots on it too.
+TEST(CudaStepMetadata, WindowTablesBesideTheBlockTables) {
+  StepMetadata meta(capacity(), 10, 4, 16, 100);
+  meta.set_window_pool(7, 6);
+  sched::StepPlan plan;
+  plan.seqs.push_back(seq(1, {5}, 9, {0, 1, 2}, 0));  // decode at 9: reads keys 4..9, blocks 1, 2
+  plan.seqs[0].window_block_table = {-1, 3, 4};
+  plan.num_logits_rows = 1;
+  sampling::SamplingParams sp;
+  sampling::Sampler sampler(sp);
+  const RowSampling rows[] = {{&sampler, 0, false}};
+  const StepShape sh = meta.build(plan, rows, 2);
+  meta.upload(sh, nullptr);
+  EXPECT_EQ(read(meta.block_tables(), 8), (std::vector<int32_t>{0, 1, 2, 10, 10, 10, 10, 10}));
+  EXPECT_EQ(read(meta.window_block_tables(), 8), (std::vector<int32_t>{-1, 3, 4, 7, 7, 7, 7, 7}));
+}
+
+TEST(CudaStepMetadata, WindowTablesThatCannotWorkAreRejected) {
+  StepMetadata meta(capacity(), 10, 4, 16, 100);
+  meta.set_window_pool(7, 6);
+  sched::StepPlan plan;
+  plan.seqs.push_back(seq(1, {5}, 9, {0, 1, 2}, -1));
+  plan.seqs[0].window_block_table = {};
+  EXPECT_THROW(meta.build(plan, {}, 0), ModelError);  // no window table (scheduler without the pool)
+  plan.seqs[0].window_block_table = {-1, -1, 4};
+  try {
+    meta.build(plan, {}, 0);
+    ADD_FAILURE() << "a dropped block inside the window was accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("table entry 1 was dropped"), std::string::npos) << e.what();
+  }
+  plan.seqs[0].window_block_table = {-1, 3, 7};
+  EXPECT_THROW(meta.build(plan, {}, 0), ModelError);  // 7 is the window pool's padding block
+  plan.seqs[0].window_block_table = {0, 3, 4};
+  EXPECT_NO_THROW(meta.build(plan, {}, 0));  // blocks before the window may still be held
 }
 
 }  // namespace

@@ -118,6 +118,7 @@ nlohmann::json report(const CudaModel& m, const KvPlan& kv, const plugin::Plugin
           {"kv_budget_bytes", planned_here ? kv.budget_bytes : m.memory_plan().budget},
           {"kv_budget_source", kv.source},
           {"kv_blocks", m.num_kv_blocks()},
+          {"kv_window_blocks", m.num_window_kv_blocks()},
           {"kv_block_size", m.block_size()},
           {"kv_bytes", m.memory_plan().kv_bytes},
           {"kv_cache_dtype", int8 ? "int8" : "fp16"},
@@ -129,10 +130,13 @@ nlohmann::json report(const CudaModel& m, const KvPlan& kv, const plugin::Plugin
 void print_report(const nlohmann::json& r) {
   std::string plan;
   for (const auto& line : r["memory_plan"]) plan += "\n  " + line.get<std::string>();
-  std::fprintf(stderr, "loom cuda: %s on %s%s: KV cache %d+1 blocks x %d tokens (%s, %s%s), context %d%s\n",
+  const int window = r["kv_window_blocks"].get<int>();
+  const std::string window_note =
+      window > 0 ? " (sliding-window layers: " + std::to_string(window) + "+1 blocks of their own)" : "";
+  std::fprintf(stderr, "loom cuda: %s on %s%s: KV cache %d+1 blocks x %d tokens%s (%s, %s%s), context %d%s\n",
                r["model"].get<std::string>().c_str(), r["device"].get<std::string>().c_str(),
                r["emulated"].get<bool>() ? " [SIMT emulation on the CPU]" : "", r["kv_blocks"].get<int>(),
-               r["kv_block_size"].get<int>(), r["kv_cache_dtype"].get<std::string>().c_str(),
+               r["kv_block_size"].get<int>(), window_note.c_str(), r["kv_cache_dtype"].get<std::string>().c_str(),
                r["kv_budget_source"].get<std::string>().c_str(),
                r["kv_capped_to_max_num_seqs"].get<bool>() ? ", capped at max_num_seqs full contexts" : "",
                r["context"].get<int>(), plan.c_str());
