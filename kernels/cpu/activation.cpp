@@ -47,8 +47,6 @@ const std::array<uint16_t, 65536>& gelu_table() {
 
 }  // namespace
 
-float gelu_fp16_table(float g) { return fp16_to_fp32(gelu_table()[fp32_to_fp16(g)]); }
-
 void geglu(const float* gate, const float* up, float* out, int64_t n) {
   const auto& table = gelu_table();
   for (int64_t i = 0; i < n; ++i) {

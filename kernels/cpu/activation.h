@@ -17,8 +17,6 @@ float silu(float x);
 // gelu looked up from a table over fp16 inputs (g rounded to fp16, the table
 // entry the fp16 rounding of gelu). gate, up, out: [n]; out may alias either.
 void geglu(const float* gate, const float* up, float* out, int64_t n);
-// The table entry's value for g (the fp16-rounded gelu of fp16-rounded g).
-float gelu_fp16_table(float g);
 
 namespace ref {
 void swiglu(const float* gate, const float* up, float* out, int64_t n);  // scalar, same bits
