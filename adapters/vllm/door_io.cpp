@@ -326,8 +326,10 @@ void VllmDoor::Impl::send_dead(const std::string& why) {
   if (exited_) return;
   flush();
   std::fprintf(stderr, "loom vllm door: sending ENGINE_CORE_DEAD (%s)\n", why.c_str());
-  (void)output_.send(zmq::buffer(std::string(vllm_wire::kEngineCoreDead)), zmq::send_flags::none);
+  // Declared dead before the frontend can see it: whoever reads the message
+  // and then asks dead() must get true.
   dead_ = true;
+  (void)output_.send(zmq::buffer(std::string(vllm_wire::kEngineCoreDead)), zmq::send_flags::none);
   exited_ = true;
 }
 
