@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/common/engine/engine.h"
 #include "backends/cuda/cuda_executor.h"
 #include "scheduler/scheduler.h"
 
@@ -32,17 +33,14 @@ inline CudaModelOptions one_sequence_options(int32_t context, int32_t blocks, in
   return o;
 }
 
-// The scheduler is sized from the model (its KV blocks, block size, context
-// and step size), one sequence.
+// The scheduler is sized from the executor as an engine's is (its KV pools,
+// block size, context and step size), one sequence.
 inline CudaGreedyRun cuda_greedy_run(CudaModel& model, const std::vector<int32_t>& prompt, int32_t new_tokens) {
   CudaExecutor gpu(model);
-  sched::SchedulerConfig sc;
-  sc.num_blocks = model.num_kv_blocks();
-  sc.block_size = model.block_size();
-  sc.max_num_seqs = 1;
-  sc.max_batched_tokens = model.max_batch_tokens();
-  sc.max_model_len = model.context();
-  sched::Scheduler scheduler(sc);
+  EngineConfig ec;
+  ec.max_num_seqs = 1;
+  ec.max_batched_tokens = model.max_batch_tokens();
+  sched::Scheduler scheduler(scheduler_config(ec, gpu));
   sampling::SamplingParams greedy;
   greedy.temperature = 0.0f;
   sampling::Sampler sampler(greedy);

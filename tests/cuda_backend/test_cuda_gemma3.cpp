@@ -30,6 +30,7 @@
 #include <numeric>
 
 #include "backends/cpu/cpu_model.h"
+#include "backends/common/engine/engine.h"
 #include "backends/cuda/cuda_executor.h"
 #include "scheduler/scheduler.h"
 #include "tests/common/test_paths.h"
@@ -95,15 +96,10 @@ void compare_backends(const std::string& path, int32_t expect_window) {
   CudaExecutor gpu(*cuda);
   const int32_t vocab = cuda->config().n_vocab;
 
-  sched::SchedulerConfig sc;
-  sc.num_blocks = gpu.num_kv_blocks();
-  sc.window_blocks = gpu.num_window_kv_blocks();
-  sc.window_keep_tokens = gpu.window_keep_tokens();
-  sc.block_size = kBlockSize;
-  sc.max_num_seqs = kMaxSeqs;
-  sc.max_batched_tokens = kMaxTokens;
-  sc.max_model_len = kContext;
-  sched::Scheduler scheduler(sc);
+  EngineConfig ec;
+  ec.max_num_seqs = kMaxSeqs;
+  ec.max_batched_tokens = kMaxTokens;
+  sched::Scheduler scheduler(scheduler_config(ec, gpu));  // the executor's pools, the window pool included
 
   const auto prompt_a = cuda->tokenizer().encode(
       "The capital of France is Paris. The capital of Italy is Rome. The capital of Spain is", true, false);

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 
+#include "backends/common/engine/engine.h"
 #include "backends/cuda/cuda_executor.h"
 #include "scheduler/scheduler.h"
 #include "tests/common/test_paths.h"
@@ -100,14 +101,11 @@ TEST(CudaBackendEmulated, WindowPoolIsBitIdenticalToOnePoolWhileDroppingBlocks) 
   EXPECT_LT(two_pools->memory_plan().kv_bytes, one_pool->memory_plan().kv_bytes);
   CudaExecutor plain(*one_pool), windowed(*two_pools);
 
-  sched::SchedulerConfig sc;
+  EngineConfig ec;
+  ec.max_num_seqs = kMaxSeqs;
+  ec.max_batched_tokens = kStepTokens;
+  sched::SchedulerConfig sc = scheduler_config(ec, windowed);  // with the window pool
   sc.num_blocks = one_pool->num_kv_blocks();  // block ids valid in both models' full pools
-  sc.window_blocks = windowed.num_window_kv_blocks();
-  sc.window_keep_tokens = windowed.window_keep_tokens();
-  sc.block_size = kBlockSize;
-  sc.max_num_seqs = kMaxSeqs;
-  sc.max_batched_tokens = kStepTokens;
-  sc.max_model_len = kContext;
   sched::Scheduler scheduler(sc);
 
   const Tokenizer& tok = two_pools->tokenizer();

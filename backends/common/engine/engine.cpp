@@ -11,6 +11,8 @@ int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
+}  // namespace
+
 sched::SchedulerConfig scheduler_config(const EngineConfig& c, const Executor& ex) {
   sched::SchedulerConfig s;
   s.num_blocks = ex.num_kv_blocks();
@@ -25,8 +27,6 @@ sched::SchedulerConfig scheduler_config(const EngineConfig& c, const Executor& e
   s.validate();
   return s;
 }
-
-}  // namespace
 
 Engine::Engine(const EngineConfig& config, std::unique_ptr<Executor> executor, ModelFacts model)
     : config_(config), executor_(std::move(executor)), model_(std::move(model)) {

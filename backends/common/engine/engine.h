@@ -45,6 +45,12 @@ struct ModelFacts {
   int32_t n_vocab = 0;
 };
 
+// The scheduler an engine runs for `executor`: its KV pools (the window
+// pool included), block size, step size and context, with the engine's
+// sequence and preemption limits. Validated (throws sched::SchedulerError).
+// Also for callers that drive a Scheduler and an Executor themselves (tests).
+sched::SchedulerConfig scheduler_config(const EngineConfig& config, const Executor& executor);
+
 class Engine final : public EngineApi {
  public:
   Engine(const EngineConfig& config, std::unique_ptr<Executor> executor, ModelFacts model);
